@@ -1,0 +1,17 @@
+"""Typed clients for the three services, sync and async, over one transport layer."""
+
+from ._transport import NO_RETRY, RetryPolicy
+from .baseten import AsyncBasetenClient, BasetenClient
+from .galtea import AsyncGalteaClient, GalteaClient
+from .orq import AsyncOrqClient, OrqClient
+
+__all__ = [
+    "NO_RETRY",
+    "AsyncBasetenClient",
+    "AsyncGalteaClient",
+    "AsyncOrqClient",
+    "BasetenClient",
+    "GalteaClient",
+    "OrqClient",
+    "RetryPolicy",
+]

@@ -1,0 +1,375 @@
+"""The one HTTP layer under all three service clients.
+
+It owns what every request shares: base URL and key resolution, the
+``User-Agent``, timeouts, retries with backoff (via stamina), and turning error
+responses and transport failures into :mod:`orqmagic.errors` types. Service
+clients only describe their endpoints as :class:`Call` values.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+import stamina
+from httpx_sse import EventSource, SSEError
+
+from .._version import __version__
+from ..config import Secret, ServiceConfig, resolve
+from ..errors import (
+    ConfigurationError,
+    MalformedChunkError,
+    OrqMagicError,
+    RateLimitError,
+    RequestTimeout,
+    ServerError,
+    StreamInterrupted,
+    TransportError,
+    error_for_status,
+)
+
+USER_AGENT = f"orqmagic/{__version__}"
+DEFAULT_TIMEOUT = 30.0
+# A stream may think for a long time between tokens; connecting must still fail fast.
+STREAM_READ_TIMEOUT = 300.0
+RETRYABLE_READ_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One endpoint call, described without doing any I/O (shared by sync and async clients)."""
+
+    method: str
+    path: str
+    params: list[tuple[str, str | int]] | None = None
+    json: Any = None
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in ("GET", "HEAD")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to retry.
+
+    429 and connection failures are retried for every call: the server did not
+    act on the request. 5xx answers and read failures are retried only for
+    idempotent reads, because a POST may already have taken effect. A stream is
+    retried only before its first byte.
+    """
+
+    attempts: int = 4
+    timeout: float = 60.0
+    wait_initial: float = 0.2
+    wait_max: float = 8.0
+    max_retry_after: float = 30.0
+
+    def should_retry(self, idempotent: bool) -> Callable[[Exception], bool | float]:
+        def hook(exc: Exception) -> bool | float:
+            if isinstance(exc, RateLimitError) or (
+                idempotent
+                and isinstance(exc, ServerError)
+                and exc.status_code in RETRYABLE_READ_STATUSES
+            ):
+                wait = exc.retry_after
+                if wait is None:
+                    return True
+                return wait if wait <= self.max_retry_after else False
+            if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                return True
+            return idempotent and isinstance(exc, (httpx.ReadTimeout, httpx.RemoteProtocolError))
+
+        return hook
+
+    def context(self, idempotent: bool) -> Any:
+        return stamina.retry_context(
+            on=self.should_retry(idempotent),
+            attempts=self.attempts,
+            timeout=self.timeout,
+            wait_initial=self.wait_initial,
+            wait_max=self.wait_max,
+        )
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class _BearerAuth(httpx.Auth):
+    """Adds the key at send time, so it lives in no client-wide header dict."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self._key: Secret | None = config.key
+        self._service = config.service
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        if self._key is None:
+            svc = self._service
+            raise ConfigurationError(
+                f"no {svc.title} key: set {svc.key_env}, run `%orq login {svc.name}`, "
+                "or use the sandbox (`%orq sandbox`)"
+            )
+        request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth>"
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` (orq) or ``Retry-After`` (seconds or a date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _server_message(response: httpx.Response) -> tuple[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message: Any = None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or body.get("detail")
+        if isinstance(message, dict):
+            message = message.get("message") or json.dumps(message)
+        elif isinstance(message, list):
+            message = "; ".join(str(m.get("msg", m)) if isinstance(m, dict) else str(m) for m in message)
+    if not message:
+        message = response.text.strip()[:200] or response.reason_phrase or "error"
+    return " ".join(str(message).split())[:300], body
+
+
+def redact(text: str, key: Secret | None) -> str:
+    """Strip the key from server-provided text, in case a server echoes it back."""
+    if key is not None and key.reveal() in text:
+        return text.replace(key.reveal(), "********")
+    return text
+
+
+class BaseClient:
+    """Configuration shared by the sync and async clients of one service."""
+
+    service: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = resolve(self.service, api_key=api_key, base_url=base_url)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._title = self.config.service.title
+        self._client_kwargs: dict[str, Any] = {
+            "base_url": self.config.base_url,
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            "auth": _BearerAuth(self.config),
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        }
+        if transport is not None:
+            self._client_kwargs["transport"] = transport
+
+    def __repr__(self) -> str:
+        where = "sandbox" if self.config.sandbox else "remote"
+        key = "set" if self.config.key else "missing"
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}, key={key}, {where})"
+
+    # -- shared pieces of the request cycle ---------------------------------------
+
+    def _stream_timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(STREAM_READ_TIMEOUT, connect=min(self.timeout, 10.0), read=max(self.timeout, STREAM_READ_TIMEOUT))
+
+    def _raise_for_status(self, response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        message, body = _server_message(response)
+        raise error_for_status(
+            response.status_code,
+            redact(message, self.config.key),
+            service=self._title,
+            body=body,
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise OrqMagicError(
+                f"{self._title} answered {response.status_code} with a body that is not JSON"
+            ) from None
+
+    def _transport_error(self, exc: httpx.HTTPError) -> OrqMagicError:
+        where = self.config.base_url
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeout(
+                f"{self._title} at {where} did not answer within {self.timeout:g} s "
+                f"({type(exc).__name__})"
+            )
+        reason = str(exc) or type(exc).__name__
+        return TransportError(f"cannot reach {self._title} at {where}: {reason}")
+
+    def _chunk(self, data: str, count: int) -> dict | None:
+        """Parse one SSE ``data`` field; ``None`` means ``[DONE]``."""
+        if data == "[DONE]":
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise MalformedChunkError(
+                f"chunk {count + 1} of the {self._title} stream is not valid JSON; "
+                "the stream was abandoned there"
+            ) from None
+
+    def _broken_stream(self, exc: Exception, count: int) -> StreamInterrupted:
+        if isinstance(exc, SSEError):
+            return StreamInterrupted(f"{self._title} did not answer with an event stream: {exc}")
+        reason = str(exc) or type(exc).__name__
+        return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {reason}")
+
+    def _ended_early(self, count: int) -> StreamInterrupted:
+        return StreamInterrupted(
+            f"the {self._title} stream ended after {count} chunks without [DONE]"
+        )
+
+
+class SyncClient(BaseClient):
+    """Blocking I/O over one pooled :class:`httpx.Client`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._http = httpx.Client(**self._client_kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _send(self, call: Call, *, stream: bool = False) -> httpx.Response:
+        request = self._http.build_request(
+            call.method, call.path, params=call.params, json=call.json,
+            timeout=self._stream_timeout() if stream else httpx.USE_CLIENT_DEFAULT,
+        )
+        if stream:
+            request.headers["Accept"] = "text/event-stream"
+        try:
+            for attempt in self.retry.context(call.idempotent):
+                with attempt:
+                    response = self._http.send(request, stream=stream)
+                    if not response.is_success:
+                        response.read()
+                        response.close()
+                        self._raise_for_status(response)
+            return response
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+
+    def _call(self, call: Call) -> Any:
+        return self._decode(self._send(call))
+
+    def _events(self, call: Call) -> Iterator[dict]:
+        """Yield parsed chunks until ``[DONE]``; close the response however iteration ends."""
+        response = self._send(call, stream=True)
+        count = 0
+        try:
+            for sse in EventSource(response).iter_sse():
+                if not sse.data:
+                    continue
+                chunk = self._chunk(sse.data, count)
+                if chunk is None:
+                    return
+                count += 1
+                yield chunk
+        except (httpx.HTTPError, SSEError) as exc:
+            raise self._broken_stream(exc, count) from exc
+        finally:
+            response.close()
+        raise self._ended_early(count)
+
+
+class AsyncClient(BaseClient):
+    """Non-blocking I/O over one pooled :class:`httpx.AsyncClient`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._http = httpx.AsyncClient(**self._client_kwargs)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _send(self, call: Call, *, stream: bool = False) -> httpx.Response:
+        request = self._http.build_request(
+            call.method, call.path, params=call.params, json=call.json,
+            timeout=self._stream_timeout() if stream else httpx.USE_CLIENT_DEFAULT,
+        )
+        if stream:
+            request.headers["Accept"] = "text/event-stream"
+        try:
+            async for attempt in self.retry.context(call.idempotent):
+                with attempt:
+                    response = await self._http.send(request, stream=stream)
+                    if not response.is_success:
+                        await response.aread()
+                        await response.aclose()
+                        self._raise_for_status(response)
+            return response
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+
+    async def _call(self, call: Call) -> Any:
+        return self._decode(await self._send(call))
+
+    async def _events(self, call: Call) -> AsyncIterator[dict]:
+        response = await self._send(call, stream=True)
+        count = 0
+        try:
+            async for sse in EventSource(response).aiter_sse():
+                if not sse.data:
+                    continue
+                chunk = self._chunk(sse.data, count)
+                if chunk is None:
+                    return
+                count += 1
+                yield chunk
+        except (httpx.HTTPError, SSEError) as exc:
+            raise self._broken_stream(exc, count) from exc
+        finally:
+            await response.aclose()
+        raise self._ended_early(count)
+
+
+__all__ = ["AsyncClient", "Call", "NO_RETRY", "RetryPolicy", "SyncClient"]

@@ -1,0 +1,235 @@
+"""orq.ai deployments: invoke, stream, add metrics, list deployments."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from ..errors import ValidationError
+from ._transport import AsyncClient, Call, SyncClient
+
+MESSAGE_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_MAPPING_FIELDS = ("inputs", "context", "metadata", "extra_params", "knowledge_filter")
+_LIST_FIELDS = ("prefix_messages", "messages", "file_ids", "documents")
+
+
+def _check_messages(name: str, messages: Any) -> list[dict]:
+    if not isinstance(messages, list):
+        raise ValidationError(f"{name} must be a list of messages", field=name)
+    for i, message in enumerate(messages):
+        where = f"{name}[{i}]"
+        if not isinstance(message, Mapping):
+            raise ValidationError(f"{where} must be a dict with role and content", field=name)
+        role = message.get("role")
+        if role not in MESSAGE_ROLES:
+            raise ValidationError(
+                f"{where}.role must be one of {', '.join(sorted(MESSAGE_ROLES))}, got {role!r}",
+                field=name,
+            )
+        content = message.get("content")
+        if role != "assistant" and not isinstance(content, (str, list)):
+            raise ValidationError(f"{where}.content must be a string or a list of parts", field=name)
+    return [dict(m) for m in messages]
+
+
+def deployment_body(
+    key: str,
+    *,
+    stream: bool,
+    inputs: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+    prefix_messages: list[dict] | None = None,
+    messages: list[dict] | None = None,
+    identity: Mapping[str, Any] | str | None = None,
+    file_ids: list[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    extra_params: Mapping[str, Any] | None = None,
+    documents: list[dict] | None = None,
+    invoke_options: Mapping[str, Any] | None = None,
+    thread: Mapping[str, Any] | str | None = None,
+    knowledge_filter: Mapping[str, Any] | None = None,
+    mock_response: str | None = None,
+    include_retrievals: bool | None = None,
+    include_usage: bool | None = None,
+) -> dict[str, Any]:
+    """The JSON body of ``/v2/deployments/invoke`` and ``/stream``, checked before sending.
+
+    ``identity`` and ``thread`` may be given as a bare id string. ``mock_response``,
+    ``include_retrievals`` and ``include_usage`` are shortcuts into ``invoke_options``.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError("the deployment key must be a non-empty string", field="key")
+    fields: dict[str, Any] = {
+        "inputs": inputs, "context": context, "metadata": metadata,
+        "extra_params": extra_params, "knowledge_filter": knowledge_filter,
+        "prefix_messages": prefix_messages, "messages": messages,
+        "file_ids": file_ids, "documents": documents,
+    }
+    body: dict[str, Any] = {"key": key.strip(), "stream": stream}
+    for name in _MAPPING_FIELDS:
+        value = fields[name]
+        if value is not None:
+            if not isinstance(value, Mapping):
+                raise ValidationError(f"{name} must be a dict, got {type(value).__name__}", field=name)
+            body[name] = dict(value)
+    for name in ("prefix_messages", "messages"):
+        if fields[name] is not None:
+            body[name] = _check_messages(name, fields[name])
+    if file_ids is not None:
+        if not isinstance(file_ids, list) or not all(isinstance(f, str) for f in file_ids):
+            raise ValidationError("file_ids must be a list of strings", field="file_ids")
+        body["file_ids"] = list(file_ids)
+    if documents is not None:
+        if not isinstance(documents, list) or not all(
+            isinstance(d, Mapping) and isinstance(d.get("text"), str) for d in documents
+        ):
+            raise ValidationError("documents must be a list of dicts with a 'text'", field="documents")
+        body["documents"] = [dict(d) for d in documents]
+    for name, value in (("identity", identity), ("thread", thread)):
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = {"id": value}
+        if not isinstance(value, Mapping) or not isinstance(value.get("id"), str):
+            raise ValidationError(f"{name} must be an id string or a dict with an 'id'", field=name)
+        body[name] = dict(value)
+    options = dict(invoke_options or {})
+    if mock_response is not None:
+        if not isinstance(mock_response, str):
+            raise ValidationError("mock_response must be a string", field="mock_response")
+        options["mock_response"] = mock_response
+    if include_retrievals is not None:
+        options["include_retrievals"] = bool(include_retrievals)
+    if include_usage is not None:
+        options["include_usage"] = bool(include_usage)
+    if options:
+        body["invoke_options"] = options
+    return body
+
+
+def metrics_body(
+    *,
+    score: int | None = None,
+    usage: Mapping[str, Any] | None = None,
+    performance: Mapping[str, Any] | None = None,
+    messages: list[dict] | None = None,
+    choices: list[dict] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body of ``POST /v2/deployments/{id}/metrics``, checked field by field."""
+    body: dict[str, Any] = {}
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int):
+            raise ValidationError(
+                f"score must be a whole number from 0 to 100, got {score!r}", field="score"
+            )
+        if not 0 <= score <= 100:
+            raise ValidationError(f"score must be from 0 to 100, got {score}", field="score")
+        body["feedback"] = {"score": score}
+    if usage is not None:
+        if not isinstance(usage, Mapping):
+            raise ValidationError("usage must be a dict", field="usage")
+        for name in ("prompt_tokens", "completion_tokens"):
+            value = usage.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValidationError(f"usage needs {name} (a number >= 0)", field=f"usage.{name}")
+        body["usage"] = {k: v for k, v in usage.items() if v is not None}
+    if performance is not None:
+        if not isinstance(performance, Mapping):
+            raise ValidationError("performance must be a dict", field="performance")
+        for name, required in (("latency", True), ("time_to_first_token", False)):
+            value = performance.get(name)
+            if value is None and not required:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValidationError(
+                    f"performance needs {name} in milliseconds (a number >= 0)",
+                    field=f"performance.{name}",
+                )
+        body["performance"] = {k: v for k, v in performance.items() if v is not None}
+    if messages is not None:
+        body["messages"] = _check_messages("messages", messages)
+    if choices is not None:
+        if not isinstance(choices, list):
+            raise ValidationError("choices must be a list", field="choices")
+        body["choices"] = list(choices)
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise ValidationError("metadata must be a dict", field="metadata")
+        body["metadata"] = dict(metadata)
+    if not body:
+        raise ValidationError(
+            "nothing to send: give a score, usage, performance, messages, choices or metadata"
+        )
+    return body
+
+
+def _metrics_call(transaction_id: str, body: dict[str, Any]) -> Call:
+    if not isinstance(transaction_id, str) or not transaction_id.strip():
+        raise ValidationError("the response id must be a non-empty string", field="transaction_id")
+    return Call("POST", f"/v2/deployments/{transaction_id.strip()}/metrics", json=body)
+
+
+def _deployments_call(limit: int, starting_after: str | None) -> Call:
+    params: list[tuple[str, str | int]] = [("limit", limit)]
+    if starting_after:
+        params.append(("starting_after", starting_after))
+    return Call("GET", "/v2/deployments", params=params)
+
+
+class OrqClient(SyncClient):
+    """orq.ai deployments API (blocking). See :class:`AsyncOrqClient` for asyncio."""
+
+    service = "orq"
+
+    def invoke(self, key: str, **fields: Any) -> dict[str, Any]:
+        """``POST /v2/deployments/invoke``: the whole answer as one JSON object."""
+        return self._call(Call("POST", "/v2/deployments/invoke", json=deployment_body(key, stream=False, **fields)))
+
+    def stream(self, key: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        """``POST /v2/deployments/stream``: yield each chunk until ``[DONE]``.
+
+        The body is validated here, before the first ``next()``, so bad input
+        raises at the call and nothing is sent.
+        """
+        return self._events(Call("POST", "/v2/deployments/stream", json=deployment_body(key, stream=True, **fields)))
+
+    def add_metrics(self, transaction_id: str, **fields: Any) -> dict[str, Any]:
+        """``POST /v2/deployments/{id}/metrics`` for the response ``transaction_id``."""
+        return self._call(_metrics_call(transaction_id, metrics_body(**fields)))
+
+    def list_deployments(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Every deployment, following ``has_more`` pages."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self._call(_deployments_call(limit, cursor))
+            items.extend(page.get("data", []))
+            if not page.get("has_more") or not page.get("data"):
+                return items
+            cursor = page["data"][-1]["id"]
+
+
+class AsyncOrqClient(AsyncClient):
+    """orq.ai deployments API for asyncio (used by batch runs)."""
+
+    service = "orq"
+
+    async def invoke(self, key: str, **fields: Any) -> dict[str, Any]:
+        return await self._call(Call("POST", "/v2/deployments/invoke", json=deployment_body(key, stream=False, **fields)))
+
+    def stream(self, key: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
+        return self._events(Call("POST", "/v2/deployments/stream", json=deployment_body(key, stream=True, **fields)))
+
+    async def add_metrics(self, transaction_id: str, **fields: Any) -> dict[str, Any]:
+        return await self._call(_metrics_call(transaction_id, metrics_body(**fields)))
+
+    async def list_deployments(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = await self._call(_deployments_call(limit, cursor))
+            items.extend(page.get("data", []))
+            if not page.get("has_more") or not page.get("data"):
+                return items
+            cursor = page["data"][-1]["id"]

@@ -1,0 +1,332 @@
+"""orq.ai emulation: demo deployments whose answers are deterministic and derived from the prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .app import endpoint, error_response, read_json
+from .faults import Faults
+from .state import SandboxState
+
+DEPLOYMENTS: dict[str, dict[str, str]] = {
+    "support-bot": {"provider": "openai", "model": "gpt-4o-mini", "description": "Customer-support assistant"},
+    "summarizer": {"provider": "anthropic", "model": "claude-3-5-haiku", "description": "Summarises inputs.text"},
+    "code-helper": {"provider": "openai", "model": "gpt-4.1", "description": "Answers with code"},
+    "reasoner": {"provider": "deepseek", "model": "deepseek-reasoner", "description": "Shows its reasoning"},
+    "weather-agent": {"provider": "openai", "model": "gpt-4o", "description": "Calls a get_weather tool"},
+    "rag-bot": {"provider": "cohere", "model": "command-r", "description": "Cites retrieved documents"},
+}
+_CREATED = "2026-01-15T09:00:00Z"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TOKEN = re.compile(r"\S+\s*|\s+")
+
+
+def new_ulid() -> str:
+    """A ULID (what orq uses for response ids): 48 bits of ms time, 80 random bits."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+@cache
+def _validator(name: str) -> Any:
+    import jsonschema
+
+    schema = json.loads(resources.files(__package__).joinpath(f"schemas/{name}.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_error(name: str, body: Any) -> str | None:
+    """The clearest schema violation of ``body``, as one line, or ``None``."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator(name).iter_errors(body))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "body"
+    return f"{where}: {error.message[:200]}"
+
+
+# -- answers -----------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    retrievals: list[dict[str, Any]] | None = None
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    """The text the answer is built from: the last user message, else the inputs."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            return _content_text(message.get("content")).strip()
+    inputs = body.get("inputs") or {}
+    return " ".join(f"{v}" for v in inputs.values()).strip()
+
+
+_STOPWORDS = frozenset(
+    "the and for you are can not how what when where which with that this have from your does about "
+    "should would could into there their them they was were will why who whom our out use get".split()
+)
+
+
+def _keywords(prompt: str, n: int = 3) -> list[str]:
+    words: list[str] = []
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9_-]{2,}", prompt):
+        lower = word.lower()
+        if lower not in words and lower not in _STOPWORDS:
+            words.append(lower)
+    return words[:n] or ["your", "question"][:n]
+
+
+def compose(key: str, body: dict[str, Any]) -> Answer:
+    prompt = prompt_of(body)
+    options = body.get("invoke_options") or {}
+    words = len(prompt.split()) + sum(len(_content_text(m.get("content")).split()) for m in body.get("prefix_messages") or [])
+    answer = Answer(prompt_tokens=max(1, round(words * 1.3)) + 12)
+    if isinstance(options.get("mock_response"), str):
+        answer.text = options["mock_response"]
+        return answer
+    topic = " ".join(_keywords(prompt, 3))
+    seed = zlib.crc32(f"{key}:{prompt}".encode())
+    if key == "weather-agent":
+        city = (_keywords(prompt, 1) or ["amsterdam"])[0].capitalize()
+        answer.tool_calls = [{"id": f"call_{seed:08x}", "type": "function",
+                              "function": {"name": "get_weather", "arguments": json.dumps({"city": city, "unit": "celsius"})}}]
+        answer.finish_reason = "tool_calls"
+        return answer
+    if key == "reasoner":
+        answer.reasoning = (f"The user asks about {topic}. I should list the facts first, "
+                            "then check each one, then answer briefly.")
+    if key == "rag-bot":
+        docs = body.get("documents") or [
+            {"text": "API keys can be rotated from Settings → API keys; old keys stay valid for 24 hours.",
+             "metadata": {"file_name": "security.md", "file_type": "text/markdown", "page_number": 1}},
+            {"text": "Usage is billed per token; mock responses are never billed.",
+             "metadata": {"file_name": "billing.pdf", "file_type": "application/pdf", "page_number": 3}},
+        ]
+        if options.get("include_retrievals"):
+            answer.retrievals = [
+                {"document": d["text"], "metadata": {**(d.get("metadata") or {}), "search_score": round(0.92 - 0.1 * i, 2), "rerank_score": round(0.88 - 0.15 * i, 2)}}
+                for i, d in enumerate(docs)
+            ]
+    answer.text = _markdown(key, prompt, topic, body.get("inputs") or {}, seed)
+    return answer
+
+
+def _markdown(key: str, prompt: str, topic: str, inputs: dict[str, Any], seed: int) -> str:
+    title = " ".join(w.capitalize() for w in topic.split()) or "Your Question"
+    quoted = (prompt[:117] + "...") if len(prompt) > 120 else prompt
+    steps = [
+        f"Start with **{w}**: check what the deployment was told about it." if i == 0
+        else f"Compare **{w}** against the documentation and note any gap." if i == 1
+        else f"Write down how **{w}** should be judged, so answers can be scored."
+        for i, w in enumerate(topic.split())
+    ]
+    lines = [f"## {title}", ""]
+    lines.append(f"You asked: *{quoted}*" if quoted else "You sent no prompt text.")
+    lines += ["", f"This is a simulated answer from the `{key}` sandbox deployment: it is built from your "
+              "prompt, so the same prompt always gives the same text.", ""]
+    if inputs:
+        lines += ["Inputs used:", ""] + [f"- **{k}**: {v}" for k, v in inputs.items()] + [""]
+    lines += ["Steps to follow:", ""] + [f"{i}. {s}" for i, s in enumerate(steps, 1)] + [""]
+    slug = re.sub(r"[^a-z0-9]+", "_", topic.lower()).strip("_") or "answer"
+    lines += ["```python", f"def {slug}(question: str) -> str:", f'    return "sandbox answer #{seed % 1000}"', "```", ""]
+    lines.append("*Simulated by the orqmagic sandbox: no model was called.*")
+    return "\n".join(lines)
+
+
+# -- wire shapes ---------------------------------------------------------------------
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _base(response_id: str, key: str) -> dict[str, Any]:
+    deployment = DEPLOYMENTS[key]
+    return {"id": response_id, "created": _now_iso(), "object": "chat", "model": deployment["model"],
+            "provider": deployment["provider"]}
+
+
+def _pieces(answer: Answer) -> list[tuple[str, Any]]:
+    """The streamed deltas, in order: reasoning, then text, then tool-call fragments."""
+    pieces: list[tuple[str, Any]] = [("reasoning", t) for t in _TOKEN.findall(answer.reasoning)]
+    pieces += [("content", t) for t in _TOKEN.findall(answer.text)]
+    for index, call in enumerate(answer.tool_calls):
+        args = call["function"]["arguments"]
+        cut = max(1, len(args) // 2)
+        pieces.append(("tool", {"index": index, "id": call["id"], "type": "function",
+                                "function": {"name": call["function"]["name"], "arguments": args[:cut]}}))
+        pieces.append(("tool", {"index": index, "type": "function", "function": {"name": "", "arguments": args[cut:]}}))
+    return pieces
+
+
+async def stream(request: Request, state: SandboxState, faults: Faults) -> Response:
+    body, bad = await _deployment_request(request)
+    if bad:
+        return bad
+    key = body["key"]
+    answer = compose(key, body)
+    response_id = new_ulid()
+    state.transactions[response_id] = {"key": key, "created": time.time()}
+    base = _base(response_id, key)
+    telemetry = {"trace_id": f"{zlib.crc32(response_id.encode()):032x}", "span_id": f"{zlib.crc32(key.encode()):016x}"}
+    rate = faults.token_rate if faults.token_rate is not None else state.token_rate
+    # Every content chunk differs only in its delta: build the JSON around it once.
+    head = json.dumps({**base, "is_final": False, "telemetry": telemetry})[:-1]
+    content_prefix = f'data: {head}, "choices": [{{"index": 0, "message": {{"type": "content", "role": "assistant", "content": '
+    content_suffix = '}, "finish_reason": null}]}\n\n'
+    record = {"id": response_id, "key": key, "chunks_sent": 0, "completed": False, "disconnected": False}
+    state.streams.append(record)
+
+    def chunk_for(kind: str, value: Any) -> str:
+        if kind == "content":
+            return content_prefix + json.dumps(value) + content_suffix
+        message = ({"type": "content", "role": "assistant", "content": "", "reasoning": value} if kind == "reasoning"
+                   else {"type": "tool_calls", "role": "assistant", "tool_calls": [value]})
+        return "data: " + json.dumps({**base, "is_final": False, "telemetry": telemetry,
+                                      "choices": [{"index": 0, "message": message, "finish_reason": None}]}) + "\n\n"
+
+    async def events() -> Any:
+        started = time.monotonic()
+        dropped = False
+        try:
+            if faults.first_byte_ms:
+                await asyncio.sleep(faults.first_byte_ms / 1000)
+            yield ": orqmagic sandbox stream\n\nevent: ping\n\n"
+            for n, (kind, value) in enumerate(_pieces(answer), 1):
+                if faults.drop_after is not None and n > faults.drop_after:
+                    dropped = True
+                    raise ConnectionAbortedError("sandbox fault: stream dropped")
+                yield "data: {malformed\n\n" if n == faults.malformed_at else chunk_for(kind, value)
+                record["chunks_sent"] = n
+                if rate:
+                    delay = started + n / rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                elif n % 256 == 0:
+                    await asyncio.sleep(0)
+            yield "data: " + json.dumps(_final_chunk(base, telemetry, answer, faults)) + "\n\ndata: [DONE]\n\n"
+            record["completed"] = True
+        finally:
+            if not record["completed"] and not dropped:
+                record["disconnected"] = True
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+def _final_chunk(base: dict[str, Any], telemetry: dict[str, str], answer: Answer, faults: Faults) -> dict[str, Any]:
+    completion = len(_TOKEN.findall(answer.text)) + len(_TOKEN.findall(answer.reasoning)) + 8 * len(answer.tool_calls)
+    message: dict[str, Any] = {"type": "content", "role": "assistant", "content": answer.text if faults.final_repeats else ""}
+    chunk = {**base, "is_final": True, "telemetry": telemetry, "finalized": _now_iso(),
+             "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
+             "usage": {"prompt_tokens": answer.prompt_tokens, "completion_tokens": completion,
+                       "total_tokens": answer.prompt_tokens + completion}}
+    if answer.retrievals is not None:
+        chunk["retrievals"] = answer.retrievals
+    return chunk
+
+
+async def invoke(request: Request, state: SandboxState, faults: Faults) -> Response:
+    body, bad = await _deployment_request(request)
+    if bad:
+        return bad
+    key = body["key"]
+    answer = compose(key, body)
+    response_id = new_ulid()
+    state.transactions[response_id] = {"key": key, "created": time.time()}
+    if answer.tool_calls:
+        message: dict[str, Any] = {"type": "tool_calls", "role": "assistant", "content": None,
+                                   "tool_calls": [{**c, "index": i} for i, c in enumerate(answer.tool_calls)]}
+    else:
+        message = {"type": "content", "role": "assistant", "content": answer.text}
+        if answer.reasoning:
+            message["reasoning"] = answer.reasoning
+    completion = len(_TOKEN.findall(answer.text)) + len(_TOKEN.findall(answer.reasoning)) + 8 * len(answer.tool_calls)
+    result = {**_base(response_id, key), "is_final": True, "finalized": _now_iso(),
+              "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
+              "provider_response": None,
+              "usage": {"input_tokens": answer.prompt_tokens, "output_tokens": completion,
+                        "total_tokens": answer.prompt_tokens + completion}}
+    if answer.retrievals is not None:
+        result["retrievals"] = answer.retrievals
+    return JSONResponse(result)
+
+
+async def _deployment_request(request: Request) -> tuple[dict[str, Any], Response | None]:
+    body, bad = await read_json(request, "orq")
+    if bad:
+        return body, bad
+    problem = schema_error("orq_deployment_request", body)
+    if problem:
+        return body, error_response("orq", 400, f"Invalid request: {problem}")
+    if body["key"] not in DEPLOYMENTS:
+        return body, error_response("orq", 404, f"Deployment with key '{body['key']}' not found")
+    return body, None
+
+
+async def add_metrics(request: Request, state: SandboxState, faults: Faults) -> Response:
+    transaction_id = request.path_params["id"]
+    body, bad = await read_json(request, "orq")
+    if bad:
+        return bad
+    problem = schema_error("orq_metrics_request", body)
+    if problem:
+        return error_response("orq", 400, f"Invalid request: {problem}")
+    if transaction_id not in state.transactions:
+        return error_response("orq", 404, f"No deployment response with id '{transaction_id}'")
+    state.record("orq.metrics", transaction_id=transaction_id, body=body)
+    return JSONResponse({"success": True})
+
+
+async def list_deployments(request: Request, state: SandboxState, faults: Faults) -> Response:
+    try:
+        limit = int(request.query_params.get("limit", 10))
+    except ValueError:
+        return error_response("orq", 400, "limit must be a number")
+    if not 1 <= limit <= 50:
+        return error_response("orq", 400, "limit must be from 1 to 50")
+    items = [{"id": f"dep_{zlib.crc32(k.encode()):08x}", "key": k, "description": d["description"],
+              "created": _CREATED, "updated": _CREATED, "model": {"provider": d["provider"], "model": d["model"]}}
+             for k, d in DEPLOYMENTS.items()]
+    after = request.query_params.get("starting_after")
+    if after:
+        ids = [i["id"] for i in items]
+        items = items[ids.index(after) + 1:] if after in ids else []
+    return JSONResponse({"object": "list", "data": items[:limit], "has_more": len(items) > limit})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v2/deployments", endpoint("orq", list_deployments), methods=["GET"]),
+        Route("/v2/deployments/invoke", endpoint("orq", invoke), methods=["POST"]),
+        Route("/v2/deployments/stream", endpoint("orq", stream), methods=["POST"]),
+        Route("/v2/deployments/{id}/metrics", endpoint("orq", add_metrics), methods=["POST"]),
+    ]

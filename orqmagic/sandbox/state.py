@@ -1,0 +1,47 @@
+"""What the sandbox remembers: its key and faults, and a record of what it received."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .faults import FailureCounter, Faults
+
+
+@dataclass
+class SandboxState:
+    key: str
+    faults: Faults = field(default_factory=Faults)
+    token_rate: float = 0.0
+    counter: FailureCounter = field(default_factory=FailureCounter)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
+    streams: list[dict[str, Any]] = field(default_factory=list)
+    transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    galtea_metrics: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def log_request(self, method: str, path: str, status: int) -> None:
+        with self.lock:
+            self.requests.append({"method": method, "path": path, "status": status, "time": time.time()})
+
+    def record(self, kind: str, **data: Any) -> None:
+        with self.lock:
+            self.received.append({"kind": kind, "time": time.time(), **data})
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "requests": list(self.requests),
+                "received": list(self.received),
+                "streams": list(self.streams),
+            }
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.received.clear()
+            self.streams.clear()
+        self.counter.reset()
