@@ -23,6 +23,7 @@ from .errors import (
     RequestTimeout,
     ServerError,
     StreamInterrupted,
+    StreamTimeout,
     TransportError,
     ValidationError,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "StreamInterrupted",
+    "StreamTimeout",
     "TransportError",
     "ValidationError",
     "__version__",

@@ -95,6 +95,10 @@ class StreamInterrupted(OrqMagicError):
         self.partial = partial
 
 
+class StreamTimeout(StreamInterrupted, RequestTimeout):
+    """A stream went silent for longer than the stream timeout."""
+
+
 class MalformedChunkError(StreamInterrupted):
     """A stream chunk was not valid JSON; the stream is abandoned at that point."""
 

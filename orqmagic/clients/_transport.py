@@ -29,6 +29,7 @@ from ..errors import (
     RequestTimeout,
     ServerError,
     StreamInterrupted,
+    StreamTimeout,
     TransportError,
     error_for_status,
 )
@@ -174,13 +175,16 @@ class BaseClient:
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        stream_timeout: float = STREAM_READ_TIMEOUT,
         retry: RetryPolicy | None = None,
         headers: dict[str, str] | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        config: ServiceConfig | None = None,
     ) -> None:
-        self.config = resolve(self.service, api_key=api_key, base_url=base_url)
+        self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        self.stream_timeout = stream_timeout
         self._title = self.config.service.title
         self._client_kwargs: dict[str, Any] = {
             "base_url": self.config.base_url,
@@ -199,7 +203,7 @@ class BaseClient:
     # -- shared pieces of the request cycle ---------------------------------------
 
     def _stream_timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(STREAM_READ_TIMEOUT, connect=min(self.timeout, 10.0), read=max(self.timeout, STREAM_READ_TIMEOUT))
+        return httpx.Timeout(self.stream_timeout, connect=min(self.timeout, 10.0))
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         if response.is_success:
@@ -226,9 +230,11 @@ class BaseClient:
     def _transport_error(self, exc: httpx.HTTPError) -> OrqMagicError:
         where = self.config.base_url
         if isinstance(exc, httpx.TimeoutException):
+            phase = {"ConnectTimeout": "connecting", "ReadTimeout": "waiting for data",
+                     "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}
             return RequestTimeout(
-                f"{self._title} at {where} did not answer within {self.timeout:g} s "
-                f"({type(exc).__name__})"
+                f"{self._title} at {where} timed out {phase.get(type(exc).__name__, '')} "
+                f"(timeout {self.timeout:g} s, streams {self.stream_timeout:g} s)"
             )
         reason = str(exc) or type(exc).__name__
         return TransportError(f"cannot reach {self._title} at {where}: {reason}")
@@ -248,6 +254,11 @@ class BaseClient:
     def _broken_stream(self, exc: Exception, count: int) -> StreamInterrupted:
         if isinstance(exc, SSEError):
             return StreamInterrupted(f"{self._title} did not answer with an event stream: {exc}")
+        if isinstance(exc, httpx.TimeoutException):
+            return StreamTimeout(
+                f"the {self._title} stream sent nothing for {self.stream_timeout:g} s "
+                f"after {count} chunks (stream timeout)"
+            )
         reason = str(exc) or type(exc).__name__
         return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {reason}")
 

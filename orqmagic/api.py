@@ -1,0 +1,212 @@
+"""The plain-Python surface: what the magics and widgets call, usable without Jupyter."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .clients.accumulator import StreamAccumulator
+from .clients.orq import deployment_body
+from .config import resolve
+from .errors import StreamInterrupted, ValidationError
+from .render.live import LiveView, NoView, live_view
+from .result import InvokeResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .clients import BasetenClient, GalteaClient, OrqClient
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+_last: dict[str, InvokeResult | None] = {"result": None}
+
+
+def client(service: str, *, timeout: float | None = None, stream_timeout: float | None = None) -> Any:
+    """A shared client for ``service`` as configured right now (keys, base URL, sandbox).
+
+    Clients are kept per configuration, so switching to the sandbox or setting
+    a key takes effect on the next call without reconnecting every time.
+    """
+    from . import clients
+
+    config = resolve(service)
+    kwargs = {k: v for k, v in (("timeout", timeout), ("stream_timeout", stream_timeout)) if v is not None}
+    cache_key = (service, config.base_url, config.key, tuple(sorted(kwargs.items())))
+    with _clients_lock:
+        if cache_key not in _clients:
+            cls = {"orq": clients.OrqClient, "baseten": clients.BasetenClient, "galtea": clients.GalteaClient}[service]
+            _clients[cache_key] = cls(config=config, **kwargs)
+        return _clients[cache_key]
+
+
+def last_result() -> InvokeResult | None:
+    """The most recent answer, kept even when its call ended in an interrupt or an error."""
+    return _last["result"]
+
+
+def build_messages(prompt: str | None, *, system: str | None = None, messages: list[dict] | None = None) -> list[dict] | None:
+    """``messages`` for a call: an explicit list, or the prompt as one user turn; ``system`` goes first."""
+    if messages is not None and prompt:
+        raise ValidationError("give either a prompt or messages, not both", field="messages")
+    out = list(messages) if messages is not None else ([{"role": "user", "content": prompt}] if prompt else None)
+    if system:
+        out = [{"role": "system", "content": system}, *(out or [])]
+    return out
+
+
+def invoke(
+    key: str,
+    prompt: str | None = None,
+    *,
+    system: str | None = None,
+    messages: list[dict] | None = None,
+    stream: bool = True,
+    display: bool | None = None,
+    fmt: str = "markdown",
+    throttle: float = 0.1,
+    footer: bool = True,
+    timeout: float | None = None,
+    orq: OrqClient | None = None,
+    **fields: Any,
+) -> InvokeResult:
+    """Call deployment ``key`` and return its answer, streaming it to the screen as it arrives.
+
+    ``fields`` are the request fields of the orq API (inputs, context, metadata,
+    identity, thread, documents, file_ids, extra_params, prefix_messages,
+    knowledge_filter, invoke_options, mock_response, include_retrievals).
+    Bad input raises :class:`~orqmagic.ValidationError` before anything is sent.
+    A broken stream raises :class:`~orqmagic.StreamInterrupted` whose ``partial``
+    holds the text that arrived; Ctrl-C stops the stream, keeps the partial
+    answer in :func:`last_result`, and re-raises ``KeyboardInterrupt``.
+    """
+    if fmt not in ("markdown", "text", "json"):
+        raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
+    fields["messages"] = build_messages(prompt, system=system, messages=messages)
+    if fields["messages"] is None:
+        del fields["messages"]
+    if not fields.get("messages") and not fields.get("inputs") and "mock_response" not in fields:
+        raise ValidationError("nothing to send: give a prompt, messages or inputs", field="prompt")
+    deployment_body(key, stream=stream, **fields)  # validate now: nothing is sent on bad input
+    orq = orq or client("orq", stream_timeout=timeout)
+    view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
+    runner = _run_stream if stream else _run_once
+    result = runner(orq, key, fields, view)
+    _last["result"] = result
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if result.error is not None and not result.complete:
+        raise StreamInterrupted(result.error, partial=result)
+    return result
+
+
+def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) -> InvokeResult:
+    acc = StreamAccumulator()
+    started = time.perf_counter()
+    first_at: float | None = None
+    error: str | None = None
+    interrupted = False
+    complete = False
+    chunks = orq.stream(key, **fields)
+    update = view.update
+    try:
+        for chunk in chunks:
+            if first_at is None:
+                first_at = time.perf_counter()
+            if acc.add(chunk):
+                update(acc)
+        complete = True
+    except StreamInterrupted as exc:
+        if acc.chunks == 0:
+            raise  # nothing arrived: a plain error, no partial answer to show
+        error = str(exc)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        chunks.close()  # closes the HTTP response at once, also on Ctrl-C
+    result = InvokeResult.from_accumulator(
+        acc, deployment=key, complete=complete, interrupted=interrupted, error=error,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        ttft_ms=None if first_at is None else (first_at - started) * 1000,
+        sandbox=orq.config.sandbox,
+    )
+    _last["result"] = result
+    view.finish(result)
+    return result
+
+
+def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) -> InvokeResult:
+    started = time.perf_counter()
+    response = orq.invoke(key, **fields)
+    acc = StreamAccumulator()
+    acc.add(response)
+    result = InvokeResult.from_accumulator(
+        acc, deployment=key, complete=True, streamed=False,
+        latency_ms=(time.perf_counter() - started) * 1000, ttft_ms=None, sandbox=orq.config.sandbox,
+    )
+    view.finish(result)
+    return result
+
+
+# -- feedback and metric definitions --------------------------------------------------
+
+
+def add_metrics(
+    transaction_id: str,
+    *,
+    score: int | None = None,
+    usage: dict[str, Any] | None = None,
+    performance: dict[str, Any] | None = None,
+    messages: list[dict] | None = None,
+    choices: list[dict] | None = None,
+    metadata: dict[str, Any] | None = None,
+    outbox: Any = None,
+) -> Any:
+    """Send feedback, usage and performance for response ``transaction_id`` to orq.
+
+    Everything is checked before sending. A transient failure (network, timeout,
+    429, 5xx) does not lose the submission: it waits in the outbox and is sent
+    again by ``%orq flush`` or the next send. Returns the outbox's receipt.
+    """
+    from .outbox import default_outbox
+
+    box = outbox or default_outbox()
+    return box.submit(transaction_id, score=score, usage=usage, performance=performance,
+                      messages=messages, choices=choices, metadata=metadata)
+
+
+def create_metric(name: str, *, source: str, evaluation_params: list[str] | None = None, galtea: GalteaClient | None = None,
+                  **fields: Any) -> dict[str, Any]:
+    """Define an evaluation metric on Galtea (``POST /metrics``); rules are checked before sending."""
+    return (galtea or client("galtea")).create_metric(name, source=source, evaluation_params=evaluation_params, **fields)
+
+
+def list_metrics(*, galtea: GalteaClient | None = None, **filters: Any) -> pd.DataFrame:
+    """Galtea metric definitions as a DataFrame (one row per metric, newest first)."""
+    import pandas as pd
+
+    rows = (galtea or client("galtea")).list_metrics(**filters)
+    columns = ["id", "name", "source", "evaluationParams", "metricGroupId", "parentMetricId", "tags", "createdAt", "legacyAt"]
+    frame = pd.DataFrame(rows)
+    for column in columns:
+        if column not in frame:
+            frame[column] = None
+    return frame[columns + [c for c in frame.columns if c not in columns]]
+
+
+def list_deployments(*, orq: OrqClient | None = None) -> pd.DataFrame:
+    """orq deployments as a DataFrame (key, description, created, ...)."""
+    import pandas as pd
+
+    rows = (orq or client("orq")).list_deployments()
+    frame = pd.DataFrame(rows)
+    first = [c for c in ("key", "description", "id", "created", "updated") if c in frame]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def baseten_client() -> BasetenClient:
+    return client("baseten")
+
+
+__all__ = ["NoView", "add_metrics", "create_metric", "invoke", "last_result", "list_deployments", "list_metrics"]

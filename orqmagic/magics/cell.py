@@ -1,0 +1,153 @@
+"""Turning a cell and its options into request fields. Plain functions, no IPython needed.
+
+Every function raises :class:`CellSyntaxError` with one line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+
+class CellSyntaxError(ValueError):
+    """A cell or option that cannot be turned into a request."""
+
+
+_PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+ROLE_LINE = re.compile(r"^(system|developer|user|assistant):\s*$", re.IGNORECASE)
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``{{name}}`` (or ``{{obj.attr}}``) by the variable's value.
+
+    Nothing else is touched: single braces in code or JSON stay as they are, and
+    ``\\{{name}}`` is written out literally as ``{{name}}``.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, dotted = match.group(1), match.group(2)
+        if escaped:
+            return match.group(0)[1:]
+        head, *attrs = dotted.split(".")
+        if head not in namespace:
+            raise CellSyntaxError(f"{{{{{dotted}}}}}: no variable named {head!r} in the notebook")
+        value = namespace[head]
+        for attr in attrs:
+            try:
+                value = getattr(value, attr)
+            except AttributeError:
+                raise CellSyntaxError(f"{{{{{dotted}}}}}: {head} has no attribute {attr!r}") from None
+        return str(value)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def parse_chat(text: str) -> list[dict[str, str]]:
+    """A multi-turn cell (``--chat``): role lines ``system:``, ``user:``, ``assistant:`` start turns.
+
+    A role line is the role name and a colon alone on its line, outside code
+    fences. Text before the first role line is a user turn. Only cells run with
+    ``--chat`` are read this way, so ordinary prose never triggers it.
+    """
+    messages: list[dict[str, str]] = []
+    role, lines, fence = "user", [], None
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if match:
+            mark = match.group(1)
+            fence = None if fence and mark[0] == fence[0] and len(mark) >= len(fence) else (fence or mark)
+        role_match = ROLE_LINE.match(line) if fence is None else None
+        if role_match:
+            if "\n".join(lines).strip():
+                messages.append({"role": role, "content": "\n".join(lines).strip()})
+            role, lines = role_match.group(1).lower(), []
+        else:
+            lines.append(line)
+    if "\n".join(lines).strip():
+        messages.append({"role": role, "content": "\n".join(lines).strip()})
+    if not messages:
+        raise CellSyntaxError("the --chat cell has no text under its role lines")
+    if messages[-1]["role"] == "assistant":
+        raise CellSyntaxError("a --chat cell must not end with an assistant turn: add a user: turn")
+    return messages
+
+
+def literal_or_variable(token: str, namespace: Mapping[str, Any], *, option: str) -> Any:
+    """A notebook variable if ``token`` names one, else a JSON or Python literal."""
+    token = token.strip()
+    if token.isidentifier() and token in namespace:
+        return namespace[token]
+    try:
+        return json.loads(token)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(token)
+    except (ValueError, SyntaxError):
+        pass
+    if token.isidentifier():
+        raise CellSyntaxError(f"{option}: no variable named {token!r} in the notebook")
+    raise CellSyntaxError(f"{option}: {token!r} is neither a variable nor JSON")
+
+
+def mapping_option(tokens: list[str] | None, namespace: Mapping[str, Any], *, option: str) -> dict[str, Any] | None:
+    """``--inputs``-style options: one dict variable / JSON object, or ``key=value`` pairs.
+
+    In ``key=value`` pairs, a value that names a notebook variable takes that
+    variable's value; anything else is taken as text.
+    """
+    if not tokens:
+        return None
+    if len(tokens) == 1 and "=" not in tokens[0]:
+        value = literal_or_variable(tokens[0], namespace, option=option)
+        if not isinstance(value, Mapping):
+            raise CellSyntaxError(f"{option}: expected a dict, got {type(value).__name__}")
+        return dict(value)
+    if len(tokens) == 1 and tokens[0].lstrip().startswith("{"):
+        value = literal_or_variable(tokens[0], namespace, option=option)
+        if isinstance(value, Mapping):
+            return dict(value)
+    out: dict[str, Any] = {}
+    for token in tokens:
+        key, sep, raw = token.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise CellSyntaxError(f"{option}: expected key=value pairs or one dict variable, got {token!r}")
+        out[key] = namespace[raw] if raw.isidentifier() and raw in namespace else raw
+    return out
+
+
+def list_option(token: str | None, namespace: Mapping[str, Any], *, option: str) -> list[Any] | None:
+    if token is None:
+        return None
+    value = literal_or_variable(token, namespace, option=option)
+    if not isinstance(value, list):
+        raise CellSyntaxError(f"{option}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def id_or_mapping_option(token: str | None, namespace: Mapping[str, Any], *, option: str) -> Any:
+    """``--identity``/``--thread``: a bare id, or a dict variable / JSON object with an ``id``."""
+    if token is None:
+        return None
+    if token.isidentifier() and token in namespace:
+        return namespace[token]
+    if token.lstrip().startswith("{"):
+        return literal_or_variable(token, namespace, option=option)
+    return token
+
+
+def ids_option(token: str | None, namespace: Mapping[str, Any], *, option: str) -> list[str] | None:
+    """``--file-ids``: a list variable, a JSON list, or comma-separated ids."""
+    if token is None:
+        return None
+    if (token.isidentifier() and token in namespace) or token.lstrip().startswith("["):
+        return list_option(token, namespace, option=option)
+    ids = [t.strip() for t in token.split(",") if t.strip()]
+    if not ids:
+        raise CellSyntaxError(f"{option}: no ids given")
+    return ids

@@ -1,0 +1,210 @@
+"""The magic class. It parses arguments and delegates; the work is in plain functions elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+
+from .. import api
+from ..errors import OrqMagicError, StreamInterrupted, ValidationError
+from . import cell as cells
+from .errors import CellError
+
+
+@magics_class
+class OrqMagic(Magics):
+    """Call orq.ai deployments from cells. Defaults are settable with ``%config OrqMagic.<name> = ...``."""
+
+    deployment = Unicode("", help="Deployment key used when %%invoke names none.").tag(config=True)
+    format = CaselessStrEnum(["markdown", "text", "json"], default_value="markdown",
+                             help="How answers are shown: markdown, text or json.").tag(config=True)
+    stream = Bool(True, help="Stream answers live (False: one /invoke call).").tag(config=True)
+    throttle = Float(0.1, help="Least seconds between live display updates.").tag(config=True)
+    timeout = Float(300.0, help="Seconds a stream may stay silent before it is abandoned.").tag(config=True)
+    interpolate = Bool(False, help="Replace {{name}} in cells by notebook variables.").tag(config=True)
+    footer = Bool(True, help="Show the one-line footer under answers.").tag(config=True)
+    feedback = Bool(False, help="Show the feedback bar under every answer.").tag(config=True)
+    show_traceback = Bool(False, help="Show full tracebacks instead of one-line errors.").tag(config=True)
+    concurrency = Int(8, help="Parallel calls of %%invoke --over.").tag(config=True)
+
+    # -- %%invoke ---------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("key", nargs="?", help="Deployment key (default: %%config OrqMagic.deployment). Put it first.")
+    @argument("-o", "--out", metavar="VAR", help="Store the InvokeResult (or the batch DataFrame) in VAR.")
+    @argument("--inputs", nargs="+", metavar="K=V", help="Prompt variables: key=value pairs (a value naming a variable takes its value) or one dict variable.")
+    @argument("--context", nargs="+", metavar="K=V", help="Routing context: key=value pairs or a dict variable.")
+    @argument("--metadata", nargs="+", metavar="K=V", help="Metadata for the log: key=value pairs or a dict variable.")
+    @argument("--extra-params", nargs="+", metavar="K=V", help="Extra provider parameters: a dict variable or JSON.")
+    @argument("--identity", metavar="ID", help="Identity id, or a dict variable with an 'id'.")
+    @argument("--thread", metavar="ID", help="Thread id, or a dict variable with 'id' and 'tags'.")
+    @argument("--documents", metavar="VAR", help="List of {'text', 'metadata'} documents (variable or JSON).")
+    @argument("--file-ids", metavar="IDS", help="Comma-separated file ids, or a list variable.")
+    @argument("--prefix-messages", metavar="VAR", help="Messages inserted after the deployment's system message.")
+    @argument("--messages", metavar="VAR", help="Send this message list instead of the cell.")
+    @argument("--knowledge-filter", metavar="VAR", help="Knowledge-base filter (variable or JSON).")
+    @argument("--system", metavar="TEXT", help="A system message sent before the cell.")
+    @argument("--mock", metavar="TEXT", help="invoke_options.mock_response: the answer to return without calling a model.")
+    @argument("--retrievals", action="store_true", help="Ask for the retrieved knowledge chunks.")
+    @argument("--chat", action="store_true", help="Read the cell as turns: lines 'system:', 'user:', 'assistant:' start each turn.")
+    @argument("--interpolate", action="store_true", default=None, help="Replace {{name}} in the cell by notebook variables.")
+    @argument("--no-stream", action="store_true", help="One /invoke call instead of a live stream.")
+    @argument("--format", choices=["markdown", "text", "json"], help="How the answer is shown.")
+    @argument("--feedback", action="store_true", default=None, help="Show a feedback bar under the answer.")
+    @argument("--over", metavar="DF", help="Run the cell as a {{column}} template over every row of DataFrame DF.")
+    @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over.")
+    @cell_magic
+    def invoke(self, line: str, cell: str) -> None:
+        """Send the cell to an orq.ai deployment and stream the answer into the notebook.
+
+        Examples::
+
+            %%invoke support-bot -o answer
+            How do I rotate my API key?
+
+            %%invoke support-bot --inputs customer=name tier=gold --chat
+            system:
+            You are terse.
+            user:
+            Hello {{name}}!
+        """
+        args = parse_argstring(self.invoke, line)
+        key = args.key or self.deployment
+        if not key:
+            raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
+        if args.over:
+            return self._invoke_over(key, args, cell)
+        try:
+            request = self._request(args, cell)
+        except (cells.CellSyntaxError, ValidationError) as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            result = api.invoke(
+                key, stream=self.stream and not args.no_stream, fmt=args.format or self.format,
+                throttle=self.throttle, footer=self.footer, timeout=self.timeout, **request,
+            )
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        except KeyboardInterrupt:
+            self._store(args.out, api.last_result())
+            raise
+        except StreamInterrupted as exc:
+            self._store(args.out, exc.partial)
+            self._fail(exc)
+        except OrqMagicError as exc:
+            self._fail(exc)
+        self._store(args.out, result)
+        if args.feedback or (args.feedback is None and self.feedback):
+            self._feedback_bar(result)
+
+    def _request(self, args: Any, cell: str) -> dict[str, Any]:
+        """Request fields from the options and the cell; raises on anything malformed."""
+        ns = self.shell.user_ns
+        text = cell.strip()
+        if args.interpolate or (args.interpolate is None and self.interpolate):
+            text = cells.interpolate(text, ns)
+        fields: dict[str, Any] = {}
+        for name in ("inputs", "context", "metadata", "extra_params"):
+            value = cells.mapping_option(getattr(args, name), ns, option=f"--{name.replace('_', '-')}")
+            if value is not None:
+                fields[name] = value
+        optional = {
+            "identity": cells.id_or_mapping_option(args.identity, ns, option="--identity"),
+            "thread": cells.id_or_mapping_option(args.thread, ns, option="--thread"),
+            "documents": cells.list_option(args.documents, ns, option="--documents"),
+            "file_ids": cells.ids_option(args.file_ids, ns, option="--file-ids"),
+            "prefix_messages": cells.list_option(args.prefix_messages, ns, option="--prefix-messages"),
+            "knowledge_filter": cells.literal_or_variable(args.knowledge_filter, ns, option="--knowledge-filter")
+            if args.knowledge_filter else None,
+            "mock_response": args.mock,
+            "include_retrievals": True if args.retrievals else None,
+            "system": args.system,
+        }
+        fields.update({k: v for k, v in optional.items() if v is not None})
+        if args.messages:
+            if text:
+                raise cells.CellSyntaxError("--messages sends a message list: leave the cell empty")
+            fields["messages"] = cells.list_option(args.messages, ns, option="--messages")
+        elif args.chat:
+            if not text:
+                raise cells.CellSyntaxError("the --chat cell is empty")
+            fields["messages"] = cells.parse_chat(text)
+        elif text:
+            fields["prompt"] = text
+        elif "inputs" not in fields and args.mock is None:
+            raise cells.CellSyntaxError("the cell is empty: write a prompt under %%invoke, or pass --inputs or --messages")
+        return fields
+
+    def _invoke_over(self, key: str, args: Any, cell: str) -> None:
+        from ..batch import invoke_many
+
+        frame = self.shell.user_ns.get(args.over)
+        if frame is None:
+            raise UsageError(f"--over: no variable named {args.over!r} in the notebook")
+        try:
+            results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=args.concurrency or self.concurrency,
+                                  mock_response=args.mock, system=args.system)
+        except (ValidationError, ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+        self._store(args.out, results)
+        if not args.out:
+            from IPython.display import display
+
+            display(results)
+
+    def _store(self, name: str | None, value: Any) -> None:
+        if value is None:
+            return
+        self.shell.user_ns["_"] = value
+        if name:
+            if not name.isidentifier():
+                raise UsageError(f"-o needs a variable name, got {name!r}")
+            self.shell.user_ns[name] = value
+
+    def _fail(self, exc: Exception) -> None:
+        if self.show_traceback:
+            raise exc
+        raise CellError(str(exc)) from None
+
+    def _feedback_bar(self, result: Any) -> None:
+        if not result.id:
+            return
+        from IPython.display import display
+
+        from ..widgets import FeedbackPanel
+
+        display(FeedbackPanel(result, compact=True))
+
+    # -- %orq ------------------------------------------------------------------------
+
+    @line_magic
+    def orq(self, line: str) -> Any:
+        """Session commands.
+
+        ``%orq sandbox``       point every service at the local sandbox (answers are simulated)
+        ``%orq remote``        back to keys and the environment
+        ``%orq status``        where each service is configured, keys shown only as present/absent
+        ``%orq login SERVICE`` enter a key for orq, baseten or galtea (hidden prompt)
+        ``%orq deployments``   the orq deployments as a DataFrame
+        ``%orq outbox``        feedback waiting to be sent
+        ``%orq flush``         send waiting feedback now
+        """
+        from . import session
+
+        words = line.split()
+        command, rest = (words[0], words[1:]) if words else ("status", [])
+        handler = getattr(session, f"cmd_{command}", None)
+        if handler is None:
+            raise UsageError(f"unknown %orq command {command!r}; try: {', '.join(session.COMMANDS)}")
+        try:
+            return handler(*rest)
+        except TypeError:
+            raise UsageError(f"%orq {command}: wrong arguments (see %orq?)") from None
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        except OrqMagicError as exc:
+            self._fail(exc)

@@ -1,0 +1,164 @@
+"""The live view of a streaming answer.
+
+In a notebook the answer is one display whose content is replaced at most
+every ``throttle`` seconds, and less often when the re-sent text is large, so
+display traffic per second stays bounded (``BYTES_PER_SECOND``) instead of
+growing with the square of the answer. Long answers show a bounded tail while
+streaming; the final update re-sends the whole answer once. That final update
+replaces the same display, so a saved notebook holds exactly one output per call.
+
+In a terminal the new text is printed as it comes. ``update`` is called on the
+streaming hot path and returns at once unless an update is due.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .markdown import close_open_fence, render_markdown, render_text, tail_window
+
+if TYPE_CHECKING:
+    from ..clients.accumulator import StreamAccumulator
+    from ..result import InvokeResult
+
+BYTES_PER_SECOND = 48_000
+TAIL_CHARS = 6_000
+CURSOR = " ▍"
+
+
+class LiveView(Protocol):
+    def update(self, acc: StreamAccumulator) -> None: ...
+
+    def finish(self, result: InvokeResult) -> None: ...
+
+
+class NoView:
+    """No display: plain Python scripts, batch runs."""
+
+    def update(self, acc: StreamAccumulator) -> None:
+        return None
+
+    def finish(self, result: InvokeResult) -> None:
+        return None
+
+
+def final_bundle(result: InvokeResult, fmt: str, footer: bool) -> dict[str, Any]:
+    """The MIME bundle of the settled answer, as saved in the notebook."""
+    if fmt == "json":
+        data = result.to_dict()
+        return {"application/json": data, "text/plain": json.dumps(data, indent=2, default=str)}
+    if fmt == "text":
+        return {"text/plain": render_text(result, footer=footer)}
+    return {"text/markdown": render_markdown(result, footer=footer), "text/plain": render_text(result, footer=footer)}
+
+
+class NotebookView:
+    """One display, updated in place: throttled while streaming, complete at the end."""
+
+    def __init__(self, deployment: str, *, fmt: str = "markdown", throttle: float = 0.1, footer: bool = True) -> None:
+        self._fmt = fmt
+        self._throttle = throttle
+        self._footer = footer
+        self._next_at = 0.0
+        self._handle: Any = None  # created with the first text, so an early error leaves no empty output
+        self.updates = 0
+
+    def _show(self, bundle: dict[str, Any]) -> None:
+        if self._handle is None:
+            from IPython.display import display
+
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+    def update(self, acc: StreamAccumulator) -> None:
+        now = time.monotonic()
+        if now < self._next_at:
+            return
+        sent = self._render(acc)
+        self._next_at = now + max(self._throttle, sent / BYTES_PER_SECOND)
+
+    def _render(self, acc: StreamAccumulator) -> int:
+        tail, skipped = tail_window(acc.text, TAIL_CHARS)
+        if self._fmt == "text":
+            body = ("…\n" if skipped else "") + tail + CURSOR
+            self._show({"text/plain": body})
+        else:
+            head = f"*… {skipped:,} characters above: the whole answer shows when the stream ends.*\n\n" if skipped else ""
+            thinking = "*thinking…*\n\n" if acc.reasoning and not acc.text else ""
+            body = thinking + head + close_open_fence(tail) + CURSOR
+            self._show({"text/markdown": body})
+        self.updates += 1
+        return len(body)
+
+    def finish(self, result: InvokeResult) -> None:
+        self._show(final_bundle(result, self._fmt, self._footer))
+
+
+class TerminalView:
+    """Plain IPython or a script with ``display=True``: print the text as it arrives."""
+
+    def __init__(self, deployment: str, *, throttle: float = 0.05, footer: bool = True, stream: Any = None) -> None:
+        self._out = stream or sys.stdout
+        self._throttle = throttle
+        self._footer = footer
+        self._printed = 0
+        self._next_at = 0.0
+
+    def update(self, acc: StreamAccumulator) -> None:
+        now = time.monotonic()
+        if now >= self._next_at:
+            self._write(acc.text)
+            self._next_at = now + self._throttle
+
+    def _write(self, text: str) -> None:
+        if len(text) > self._printed:
+            self._out.write(text[self._printed:])
+            self._out.flush()
+            self._printed = len(text)
+
+    def finish(self, result: InvokeResult) -> None:
+        self._write(result.text)
+        for call in result.tool_calls:
+            function = call.get("function") or {}
+            self._out.write(f"\n[tool call] {function.get('name')}({function.get('arguments')})")
+        if result.interrupted or result.error:
+            self._out.write("\n[interrupted: partial answer kept]" if result.interrupted else f"\n[stream broke: {result.error}]")
+        if self._footer:
+            from .markdown import footer_line
+
+            self._out.write(f"\n-- {footer_line(result)}")
+        self._out.write("\n")
+        self._out.flush()
+
+
+def live_view(
+    deployment: str, *, display: bool | None = None, fmt: str = "markdown", throttle: float = 0.1, footer: bool = True
+) -> LiveView:
+    """The view that fits where we run: a notebook front end, a terminal, or nothing.
+
+    ``display=None`` decides by the running IPython shell: a kernel (Jupyter,
+    VS Code, nbclient) gets the notebook view, the IPython terminal gets printed
+    text, and plain Python gets nothing.
+    """
+    if display is False:
+        return NoView()
+    shell = _shell_kind()
+    if shell == "kernel":
+        return NotebookView(deployment, fmt=fmt, throttle=throttle, footer=footer)
+    if shell == "terminal" or display:
+        return TerminalView(deployment, footer=footer)
+    return NoView()
+
+
+def _shell_kind() -> str | None:
+    ipython_module = sys.modules.get("IPython")
+    if ipython_module is None:
+        return None
+    shell = ipython_module.get_ipython()
+    if shell is None:
+        return None
+    return "kernel" if getattr(shell, "kernel", None) is not None else "terminal"

@@ -1,0 +1,137 @@
+"""Markdown and plain-text renders of an answer, partial or final."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..result import InvokeResult
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+
+
+def close_open_fence(text: str) -> str:
+    """``text`` with an unclosed code fence closed, so a partial answer renders as intended."""
+    opener: str | None = None
+    for match in _FENCE.finditer(text):
+        fence = match.group(1)
+        if opener is None:
+            opener = fence
+        elif fence[0] == opener[0] and len(fence) >= len(opener):
+            opener = None
+    if opener is None:
+        return text
+    return text + ("\n" if not text.endswith("\n") else "") + opener
+
+
+def tail_window(text: str, limit: int) -> tuple[str, int]:
+    """The last ``limit`` characters or so, cut at a line start, and how many were left out.
+
+    Used by the live view of long answers: re-sending only a bounded tail keeps
+    display traffic per update bounded however long the answer grows.
+    """
+    if len(text) <= limit:
+        return text, 0
+    cut = text.find("\n", len(text) - limit)
+    cut = len(text) - limit if cut == -1 else cut + 1
+    head = text[:cut]
+    opened = close_open_fence(head) != head  # the cut fell inside a code block: reopen it
+    tail = text[cut:]
+    if opened:
+        fences = _FENCE.findall(head)
+        tail = f"{fences[-1] if fences else '```'}\n{tail}"
+    return tail, cut
+
+
+def _format_ms(ms: float | None) -> str | None:
+    if ms is None:
+        return None
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def footer_line(result: InvokeResult) -> str:
+    """deployment · provider/model · latency · TTFT · tokens in → out · id."""
+    parts = [result.deployment]
+    if result.provider or result.model:
+        parts.append("/".join(p for p in (result.provider, result.model) if p))
+    if (latency := _format_ms(result.latency_ms)) is not None:
+        parts.append(f"latency {latency}")
+    if (ttft := _format_ms(result.ttft_ms)) is not None:
+        parts.append(f"TTFT {ttft}")
+    usage = result.usage or {}
+    if "prompt_tokens" in usage or "completion_tokens" in usage:
+        parts.append(f"tokens {usage.get('prompt_tokens', '?')} → {usage.get('completion_tokens', '?')}")
+    if result.id:
+        parts.append(f"id {result.id}")
+    if result.sandbox:
+        parts.append("sandbox (simulated)")
+    return " · ".join(parts)
+
+
+def _status_line(result: InvokeResult) -> str | None:
+    if result.interrupted:
+        return "interrupted: partial answer kept"
+    if result.error:
+        return f"stream broke: {result.error} (partial answer kept)"
+    return None
+
+
+def _tool_calls_markdown(calls: list[dict[str, Any]]) -> str:
+    lines = ["**Tool calls**", ""]
+    for call in calls:
+        function = call.get("function") or {}
+        arguments = function.get("arguments") or ""
+        try:
+            arguments = json.dumps(json.loads(arguments), indent=2)
+        except ValueError:
+            pass
+        lines += [f"`{function.get('name') or '?'}`", "", "```json", arguments, "```", ""]
+    return "\n".join(lines)
+
+
+def render_markdown(result: InvokeResult, *, footer: bool = True) -> str:
+    """The settled answer: reasoning folded away, the text, tool calls, retrievals, then the footer."""
+    blocks: list[str] = []
+    if result.reasoning:
+        blocks.append(
+            "<details><summary>Reasoning</summary>\n\n"
+            + html.escape(result.reasoning)
+            + "\n\n</details>"
+        )
+    if result.text:
+        blocks.append(close_open_fence(result.text))
+    if result.tool_calls:
+        blocks.append(_tool_calls_markdown(result.tool_calls))
+    if result.retrievals:
+        cited = [
+            f"{i}. *{(r.get('metadata') or {}).get('file_name', 'document')}*: {r.get('document', '')[:160]}"
+            for i, r in enumerate(result.retrievals, 1)
+        ]
+        blocks.append("**Retrievals**\n\n" + "\n".join(cited))
+    if not blocks:
+        blocks.append("*(no text in the answer)*")
+    status = _status_line(result)
+    if status:
+        blocks.append(f"**⚠ {status}**")
+    if footer:
+        blocks.append(f"<sub>{html.escape(footer_line(result))}</sub>")
+    return "\n\n".join(blocks)
+
+
+def render_text(result: InvokeResult, *, footer: bool = True) -> str:
+    parts: list[str] = []
+    if result.reasoning:
+        parts.append(f"[reasoning] {result.reasoning}")
+    parts.append(result.text or "")
+    for call in result.tool_calls:
+        function = call.get("function") or {}
+        parts.append(f"[tool call] {function.get('name')}({function.get('arguments')})")
+    status = _status_line(result)
+    if status:
+        parts.append(f"[{status}]")
+    if footer:
+        parts.append(f"-- {footer_line(result)}")
+    return "\n".join(p for p in parts if p)
