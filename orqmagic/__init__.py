@@ -55,27 +55,48 @@ _LAZY = {
 
 __all__ = [
     "APIError",
+    "AsyncBasetenClient",
+    "AsyncGalteaClient",
+    "AsyncOrqClient",
     "AuthenticationError",
     "BadRequestError",
+    "BasetenClient",
     "ConfigurationError",
+    "FeedbackPanel",
+    "GalteaClient",
+    "InvokeResult",
     "MalformedChunkError",
+    "MetricForm",
+    "MetricsPanel",
     "NotFoundError",
+    "OrqClient",
     "OrqMagicError",
+    "Outbox",
     "RateLimitError",
     "RequestTimeout",
+    "RetryPolicy",
+    "Sandbox",
     "Secret",
     "ServerError",
+    "StreamAccumulator",
     "StreamInterrupted",
     "StreamTimeout",
     "TransportError",
     "ValidationError",
     "__version__",
+    "add_metrics",
+    "create_metric",
+    "fetch_metrics",
+    "invoke",
+    "invoke_many",
+    "list_metrics",
     "load_ipython_extension",
+    "plot_metrics",
     "set_key",
     "unload_ipython_extension",
     "use_remote",
     "use_sandbox",
-    *_LAZY,
+    "wide_metrics",
 ]
 
 
@@ -105,7 +126,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .api import add_metrics, create_metric, invoke, list_metrics
     from .clients import (
         AsyncBasetenClient,
@@ -116,5 +137,6 @@ if TYPE_CHECKING:
         OrqClient,
         RetryPolicy,
     )
+    from .clients.accumulator import StreamAccumulator
     from .result import InvokeResult
     from .sandbox import Sandbox

@@ -1,6 +1,7 @@
 """Typed clients for the three services, sync and async, over one transport layer."""
 
 from ._transport import NO_RETRY, RetryPolicy
+from .accumulator import StreamAccumulator
 from .baseten import AsyncBasetenClient, BasetenClient
 from .galtea import AsyncGalteaClient, GalteaClient
 from .orq import AsyncOrqClient, OrqClient
@@ -14,4 +15,5 @@ __all__ = [
     "GalteaClient",
     "OrqClient",
     "RetryPolicy",
+    "StreamAccumulator",
 ]

@@ -383,4 +383,4 @@ class AsyncClient(BaseClient):
         raise self._ended_early(count)
 
 
-__all__ = ["AsyncClient", "Call", "NO_RETRY", "RetryPolicy", "SyncClient"]
+__all__ = ["NO_RETRY", "AsyncClient", "Call", "RetryPolicy", "SyncClient"]

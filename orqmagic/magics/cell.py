@@ -103,7 +103,10 @@ def mapping_option(tokens: list[str] | None, namespace: Mapping[str, Any], *, op
     if not tokens:
         return None
     if len(tokens) == 1 and "=" not in tokens[0]:
-        value = literal_or_variable(tokens[0], namespace, option=option)
+        token = tokens[0].strip()
+        if not token.isidentifier() and not token.startswith("{"):
+            raise CellSyntaxError(f"{option}: expected key=value pairs or one dict variable, got {token!r}")
+        value = literal_or_variable(token, namespace, option=option)
         if not isinstance(value, Mapping):
             raise CellSyntaxError(f"{option}: expected a dict, got {type(value).__name__}")
         return dict(value)

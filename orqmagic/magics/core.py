@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
 from .. import api
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
 from . import cell as cells
 from .errors import CellError
+
+
+def parse_line(magic: Any, line: str) -> Any:
+    """Parse a magic line the way a shell would: quotes group words and are removed."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the options: {exc}") from None
+    return magic.parser.parse_args(argv)
 
 
 @magics_class
@@ -57,14 +67,19 @@ class OrqMagic(Magics):
     @argument("--feedback", action="store_true", default=None, help="Show a feedback bar under the answer.")
     @argument("--over", metavar="DF", help="Run the cell as a {{column}} template over every row of DataFrame DF.")
     @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over.")
-    @cell_magic
-    def invoke(self, line: str, cell: str) -> None:
+    @line_cell_magic
+    def invoke(self, line: str, cell: str | None = None) -> None:
         """Send the cell to an orq.ai deployment and stream the answer into the notebook.
+
+        As a line magic (``%invoke KEY --inputs ...``) there is no prompt text:
+        use it with ``--inputs``, ``--messages`` or ``--mock``.
 
         Examples::
 
             %%invoke support-bot -o answer
             How do I rotate my API key?
+
+            %invoke summarizer --inputs text=report -o summary
 
             %%invoke support-bot --inputs customer=name tier=gold --chat
             system:
@@ -72,7 +87,8 @@ class OrqMagic(Magics):
             user:
             Hello {{name}}!
         """
-        args = parse_argstring(self.invoke, line)
+        args = parse_line(self.invoke, line)
+        cell = cell or ""
         key = args.key or self.deployment
         if not key:
             raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
@@ -136,7 +152,9 @@ class OrqMagic(Magics):
         elif text:
             fields["prompt"] = text
         elif "inputs" not in fields and args.mock is None:
-            raise cells.CellSyntaxError("the cell is empty: write a prompt under %%invoke, or pass --inputs or --messages")
+            raise cells.CellSyntaxError(
+                "the cell is empty: write a prompt under %%invoke, or pass --inputs, --messages or --mock"
+            )
         return fields
 
     def _invoke_over(self, key: str, args: Any, cell: str) -> None:

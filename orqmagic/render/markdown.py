@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     from ..result import InvokeResult
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^ {0,3}((?:`{3,}|~{3,})[^\n]*)$", re.MULTILINE)
 
 
 def close_open_fence(text: str) -> str:
@@ -41,8 +43,8 @@ def tail_window(text: str, limit: int) -> tuple[str, int]:
     opened = close_open_fence(head) != head  # the cut fell inside a code block: reopen it
     tail = text[cut:]
     if opened:
-        fences = _FENCE.findall(head)
-        tail = f"{fences[-1] if fences else '```'}\n{tail}"
+        openers = _FENCE_LINE.findall(head)
+        tail = f"{openers[-1].strip() if openers else '```'}\n{tail}"
     return tail, cut
 
 
@@ -84,10 +86,8 @@ def _tool_calls_markdown(calls: list[dict[str, Any]]) -> str:
     for call in calls:
         function = call.get("function") or {}
         arguments = function.get("arguments") or ""
-        try:
+        with contextlib.suppress(ValueError):
             arguments = json.dumps(json.loads(arguments), indent=2)
-        except ValueError:
-            pass
         lines += [f"`{function.get('name') or '?'}`", "", "```json", arguments, "```", ""]
     return "\n".join(lines)
 

@@ -78,7 +78,7 @@ def _noise(*parts: object) -> float:
 
 def series_value(deployment: str, metric: str, series: int, t_ms: int, step: int) -> float | None:
     """One value, a pure function of its coordinates; ``None`` for a step with no data."""
-    kind, _unit, labels, base, _needs = METRICS[metric]
+    kind, _unit, _labels, base, _needs = METRICS[metric]
     if kind != "GAUGE" and _noise(deployment, "gap", t_ms // 60_000 // 7) < 0.06:
         return None  # a quiet spell: no traffic, so no latency or counts
     day = 2 * math.pi * (t_ms / 86_400_000)

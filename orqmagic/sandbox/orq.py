@@ -91,8 +91,7 @@ def prompt_of(body: dict[str, Any]) -> str:
 
 
 _STOPWORDS = frozenset(
-    "the and for you are can not how what when where which with that this have from your does about "
-    "should would could into there their them they was were will why who whom our out use get".split()
+    ["the", "and", "for", "you", "are", "can", "not", "how", "what", "when", "where", "which", "with", "that", "this", "have", "from", "your", "does", "about", "should", "would", "could", "into", "there", "their", "them", "they", "was", "were", "will", "why", "who", "whom", "our", "out", "use", "get"]
 )
 
 

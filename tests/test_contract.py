@@ -1,0 +1,97 @@
+"""Sandbox responses and client requests validate against the seeds' OpenAPI (../shared/specs)."""
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+import yaml
+
+from orqmagic.clients import OrqClient
+
+SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+if not SPECS.is_dir():  # a clone elsewhere: shared/ sits beside the repository
+    SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
+
+
+def spec(name: str) -> dict:
+    return yaml.safe_load((SPECS / name).read_text())
+
+
+def schema_for(document: dict, schema: dict) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({**schema, "components": document.get("components", {})})
+
+
+def test_specs_are_present():
+    assert (SPECS / "orq-stream-deployment.openapi.yaml").is_file(), f"expected ../shared/specs at {SPECS}"
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "path", "vendored"),
+    [("orq-stream-deployment.openapi.yaml", "/v2/deployments/stream", "orq_deployment_request"),
+     ("orq-add-deployment-metrics.openapi.yaml", "/v2/deployments/{id}/metrics", "orq_metrics_request")],
+)
+def test_vendored_request_schemas_equal_the_specs(spec_name, path, vendored):
+    document = spec(spec_name)
+    expected = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    copy = json.loads(resources.files("orqmagic.sandbox").joinpath(f"schemas/{vendored}.json").read_text())
+    copy.pop("$comment")
+    components = copy.pop("components")
+    assert copy == json.loads(json.dumps(expected))
+    assert components == json.loads(json.dumps(document["components"]))
+
+
+def capture(client) -> list[httpx.Request]:
+    seen: list[httpx.Request] = []
+    client._http.event_hooks["request"].append(seen.append)
+    return seen
+
+
+def test_stream_requests_and_chunks_match_the_spec(sandbox):
+    document = spec("orq-stream-deployment.openapi.yaml")
+    operation = document["paths"]["/v2/deployments/stream"]["post"]
+    request_schema = schema_for(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    chunk_schema = schema_for(document, operation["responses"]["200"]["content"]["text/event-stream"]["schema"])
+    client = OrqClient(base_url=sandbox.url, api_key=sandbox.key)
+    seen = capture(client)
+    chunks = list(client.stream("rag-bot", messages=[{"role": "user", "content": "hi"}], inputs={"a": 1},
+                                thread="t1", identity="contact_1", include_retrievals=True))
+    request_schema.validate(json.loads(seen[-1].content))
+    for chunk in chunks:
+        chunk_schema.validate(chunk)
+    assert chunks[-1]["is_final"] and "retrievals" in chunks[-1]
+
+
+def test_add_metrics_request_and_response_match_the_spec(sandbox):
+    document = spec("orq-add-deployment-metrics.openapi.yaml")
+    operation = document["paths"]["/v2/deployments/{id}/metrics"]["post"]
+    request_schema = schema_for(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    response_schema = schema_for(document, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    client = OrqClient(base_url=sandbox.url, api_key=sandbox.key)
+    seen = capture(client)
+    response_id = client.invoke("support-bot", inputs={"q": "x"})["id"]
+    answer = client.add_metrics(response_id, score=100, usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+                                performance={"latency": 10, "time_to_first_token": 2}, metadata={"k": "v"},
+                                messages=[{"role": "user", "content": "x"}])
+    request_schema.validate(json.loads(seen[-1].content))
+    response_schema.validate(answer)
+
+
+@pytest.mark.parametrize("mode", ["CURRENT", "SUMMARY", "SERIES"])
+def test_baseten_metrics_responses_match_the_spec(baseten, mode):
+    document = spec("baseten-deployment-metrics.openapi.yaml")
+    schema = document["components"]["schemas"]["GetDeploymentMetricsResponseV1"]
+    validator = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/GetDeploymentMetricsResponseV1",
+                                                 "components": document["components"]})
+    assert schema["required"]
+    now = int(time.time() * 1000)
+    window = {} if mode == "CURRENT" else {"start": now - 6 * 3_600_000, "end": now}
+    names = ["baseten_inference_requests_total", "baseten_end_to_end_response_time_seconds", "baseten_gpu_memory_used",
+             "baseten_llm_kv_cache_hit_rate"]
+    response = baseten.deployment_metrics("llama-chat", "prod-v3", names, mode=mode, **window)
+    validator.validate(response)
+    for value_set in response["metric_values"]:
+        assert [len(v) for v in value_set["values"]] == [len(d["label_sets"]) for d in response["metric_descriptors"]]
