@@ -1,0 +1,70 @@
+"""``python -m orqmagic.execute NOTEBOOK``: run a notebook top to bottom and print what it showed.
+
+For the quickstart on a fresh machine and for checking notebooks in CI. With no
+keys in the environment (or ``ORQMAGIC_SANDBOX=1``) everything runs against the
+local sandbox. The executed copy is written beside the output path, outputs kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def execute(path: str | Path, *, output: str | Path | None = None, timeout: int = 600) -> Any:
+    """Execute ``path`` with nbclient; return the executed notebook (also saved to ``output``)."""
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+    except ImportError:  # pragma: no cover - depends on the install
+        raise SystemExit("running notebooks needs nbclient and ipykernel: pip install 'orqmagic[notebook]'") from None
+    notebook = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    client.execute()
+    if output is not None:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, str(output))
+    return notebook
+
+
+def text_of(output: Any) -> str:
+    if output.output_type == "stream":
+        return output.text
+    data = output.get("data", {})
+    if "text/plain" in data:
+        return data["text/plain"]
+    if "text/markdown" in data:
+        return data["text/markdown"]
+    return f"[{', '.join(data)}]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orqmagic.execute", description=__doc__.splitlines()[0])
+    parser.add_argument("notebook")
+    parser.add_argument("--output", help="where to save the executed notebook (default: build/<name>)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    args = parser.parse_args(argv)
+    output = args.output or Path("build") / Path(args.notebook).name
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        notebook = execute(args.notebook, output=output)
+    except CellExecutionError as exc:
+        print(f"a cell failed:\n{exc}", file=sys.stderr)
+        return 1
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    if not args.quiet:
+        for index, cell in enumerate(code_cells, 1):
+            first_line = cell.source.splitlines()[0][:70] if cell.source else ""
+            print(f"\n── In [{index}] {first_line}")
+            for out in cell.outputs:
+                print(text_of(out).rstrip())
+    print(f"\n{args.notebook}: {len(code_cells)} code cells ran without error; executed copy: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
