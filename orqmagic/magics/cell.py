@@ -154,3 +154,46 @@ def ids_option(token: str | None, namespace: Mapping[str, Any], *, option: str) 
     if not ids:
         raise CellSyntaxError(f"{option}: no ids given")
     return ids
+
+
+_METRIC_KEYS = {
+    "name": "name", "source": "source", "evaluation_params": "evaluation_params", "judge_prompt": "judge_prompt",
+    "evaluator_model_name": "evaluator_model_name", "tags": "tags", "description": "description",
+    "documentation_url": "documentation_url", "eval_params_top": "eval_params_top",
+    "parent_metric_id": "parent_metric_id", "specification_ids": "specification_ids", "user_group_ids": "user_group_ids",
+    # the wire (camelCase) spellings are accepted too
+    "evaluationParams": "evaluation_params", "judgePrompt": "judge_prompt", "evaluatorModelName": "evaluator_model_name",
+    "documentationUrl": "documentation_url", "areEvalParamsTop": "eval_params_top", "parentMetricId": "parent_metric_id",
+    "specificationIds": "specification_ids", "userGroupIds": "user_group_ids",
+}
+
+
+def metric_definition(text: str, *, toml: bool = False) -> dict[str, Any]:
+    """A ``%%metric`` cell (YAML, or TOML) as ``create_metric`` keyword arguments, ``name`` included."""
+    if not text.strip():
+        raise CellSyntaxError("the %%metric cell is empty: write the definition as YAML (name:, source:, ...)")
+    if toml:
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            raise CellSyntaxError("TOML cells need Python 3.11 or newer; write YAML instead") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CellSyntaxError(f"the TOML does not parse: {exc}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise CellSyntaxError(f"the YAML does not parse: {problem}{where}") from None
+    if not isinstance(data, dict):
+        raise CellSyntaxError("the definition must be a mapping of fields (name:, source:, evaluation_params:, ...)")
+    unknown = [k for k in data if k not in _METRIC_KEYS]
+    if unknown:
+        raise CellSyntaxError(f"unknown field {unknown[0]!r}; known: {', '.join(k for k in _METRIC_KEYS if k.islower())}")
+    return {_METRIC_KEYS[k]: v for k, v in data.items()}

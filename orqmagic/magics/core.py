@@ -197,6 +197,89 @@ class OrqMagic(Magics):
 
         display(FeedbackPanel(result, compact=True))
 
+    # -- %baseten_metrics ----------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("model_id", help="Baseten model id")
+    @argument("deployment_id", help="Baseten deployment id")
+    @argument("--last", default="24h", metavar="DURATION", help="Window ending now: 1h, 24h, 7d, 10d, ... (default 24h)")
+    @argument("--start", metavar="TIME", help="Window start (ISO time, epoch ms, or a duration ago); overrides --last")
+    @argument("--end", metavar="TIME", help="Window end (default: now)")
+    @argument("--mode", choices=["SERIES", "SUMMARY", "CURRENT"], default="SERIES", type=str.upper)
+    @argument("--metrics", nargs="+", metavar="NAME", help="Metric names (default: the API's default set)")
+    @argument("--no-plot", action="store_true", help="Only fetch; do not draw")
+    @argument("-o", "--out", metavar="VAR", help="Store the tidy DataFrame in VAR")
+    @line_magic
+    def baseten_metrics(self, line: str) -> Any:
+        """Fetch Baseten deployment metrics into a tidy DataFrame and plot them.
+
+        Example::
+
+            %baseten_metrics llama-chat prod-v3 --last 24h -o df
+        """
+        from IPython.display import display
+
+        from ..frames import fetch_metrics, plot_metrics
+
+        args = parse_line(self.baseten_metrics, line)
+        window = {} if args.mode == "CURRENT" else {"start": args.start or args.last, "end": args.end}
+        try:
+            frame = fetch_metrics(args.model_id, args.deployment_id, args.metrics, mode=args.mode, **window)
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        except OrqMagicError as exc:
+            self._fail(exc)
+        if not args.no_plot:
+            display(plot_metrics(frame))
+        if args.out:
+            self._store(args.out, frame)
+            return None
+        return frame
+
+    # -- %%metric -------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--dry-run", action="store_true", help="Validate and preview only; send nothing")
+    @argument("--toml", action="store_true", help="The cell is TOML instead of YAML")
+    @argument("-o", "--out", metavar="VAR", help="Store the created metric (a dict) in VAR")
+    @cell_magic
+    def metric(self, line: str, cell: str) -> None:
+        """Define a Galtea evaluation metric from a YAML (or TOML) cell: validated, shown, then created.
+
+        Example::
+
+            %%metric -o faithfulness
+            name: Faithfulness
+            source: PARTIAL_PROMPT
+            evaluation_params: [input, actualOutput, retrievalContext]
+            judge_prompt: Does the answer only use the retrieved context?
+        """
+        import json
+
+        from IPython.display import Markdown, display
+
+        from ..clients.galtea import metric_body
+
+        args = parse_line(self.metric, line)
+        try:
+            definition = cells.metric_definition(cell, toml=args.toml)
+            name = definition.pop("name", None)
+            body = metric_body(name, **definition)
+        except (cells.CellSyntaxError, ValidationError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+        if "source" not in definition:
+            raise UsageError("the definition needs a source: SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION")
+        display(Markdown(f"**POST /metrics** {'(dry run, nothing sent)' if args.dry_run else ''}\n\n"
+                         f"```json\n{json.dumps(body, indent=2)}\n```"))
+        if args.dry_run:
+            return
+        try:
+            created = api.create_metric(name, **definition)
+        except OrqMagicError as exc:
+            self._fail(exc)
+        display(Markdown(f"✅ created `{created['id']}` in family `{created.get('metricGroupId')}`"))
+        self._store(args.out, created)
+
     # -- %orq ------------------------------------------------------------------------
 
     @line_magic

@@ -1,0 +1,8 @@
+"""Baseten metrics as pandas DataFrames and matplotlib figures. Importing this imports pandas."""
+
+from .build import MetricsFormatError, build_frame, series_name, wide_metrics
+from .fetch import fetch_metrics, parse_duration
+from .plot import figure_png, plot_metrics
+
+__all__ = ["MetricsFormatError", "build_frame", "fetch_metrics", "figure_png", "parse_duration", "plot_metrics",
+           "series_name", "wide_metrics"]

@@ -1,0 +1,127 @@
+"""``fetch_metrics``: times in any reasonable form, windows longer than 7 days split and stitched."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..clients.baseten import MAX_WINDOW_MS, MODES
+from ..errors import ValidationError
+from .build import build_frame
+
+if TYPE_CHECKING:
+    from ..clients import BasetenClient
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|wk)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
+                 "days": 86400, "w": 604800, "wk": 604800}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``"90m"``, ``"24h"``, ``"7d"``, ``"2w"`` as a timedelta."""
+    match = _RELATIVE.match(text)
+    if not match:
+        raise ValidationError(f"cannot read {text!r} as a duration; use forms like 30m, 24h, 7d", field="window")
+    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+
+
+def to_millis(value: Any, *, now_ms: int, field: str) -> int:
+    """Epoch ms from a datetime, Timestamp, epoch ms, ISO string, or a duration ago (``"24h"``)."""
+    if isinstance(value, bool):
+        raise ValidationError(f"{field} must be a time, got {value!r}", field=field)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValidationError(f"{field} must be a finite epoch in milliseconds", field=field)
+        return int(value)
+    if isinstance(value, dt.timedelta):
+        return now_ms - int(value.total_seconds() * 1000)
+    if isinstance(value, str) and _RELATIVE.match(value):
+        return now_ms - int(parse_duration(value).total_seconds() * 1000)
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{field}: cannot read {value!r} as a time", field=field) from None
+    if stamp is pd.NaT:
+        raise ValidationError(f"{field}: cannot read {value!r} as a time", field=field)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.timestamp() * 1000)
+
+
+def plan_windows(start_ms: int, end_ms: int) -> list[tuple[int, int]]:
+    """Equal pieces of at most 7 days (equal, so each piece gets the same derived step)."""
+    pieces = max(1, math.ceil((end_ms - start_ms) / MAX_WINDOW_MS))
+    bounds = [start_ms + (end_ms - start_ms) * i // pieces for i in range(pieces + 1)]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def fetch_metrics(
+    model_id: str,
+    deployment_id: str,
+    metrics: Sequence[str] | None = None,
+    *,
+    mode: str = "SERIES",
+    start: Any = None,
+    end: Any = None,
+    baseten: BasetenClient | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Deployment metrics as a tidy DataFrame (see :func:`orqmagic.frames.build.build_frame`).
+
+    ``start``/``end`` take datetimes, Timestamps, epoch ms, ISO strings or durations
+    ago (``start="24h"``); ``end`` defaults to now and ``start`` to an hour before it.
+    SERIES windows longer than the API's 7 days are fetched in equal pieces and
+    stitched: steps at the seams appear once.
+    """
+    mode = str(mode).upper()
+    if mode not in MODES:
+        raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
+    if baseten is None:
+        from ..api import client
+
+        baseten = client("baseten")
+    if mode == "CURRENT":
+        if start is not None or end is not None:
+            raise ValidationError("CURRENT mode is a snapshot at now: leave start and end out", field="start")
+        frame = build_frame(baseten.deployment_metrics(model_id, deployment_id, metrics, mode=mode),
+                            model_id=model_id, deployment_id=deployment_id)
+        if on_progress:
+            on_progress(1, 1)
+        return frame
+    now_ms = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    end_ms = now_ms if end is None else to_millis(end, now_ms=now_ms, field="end")
+    start_ms = end_ms - 3_600_000 if start is None else to_millis(start, now_ms=now_ms, field="start")
+    if end_ms <= start_ms:
+        raise ValidationError("end must be after start", field="end")
+    windows = plan_windows(start_ms, end_ms)
+    if mode == "SUMMARY" and len(windows) > 1:
+        raise ValidationError("a SUMMARY covers at most 7 days (it cannot be stitched); use SERIES", field="start")
+    frames = []
+    for done, (piece_start, piece_end) in enumerate(windows, 1):
+        response = baseten.deployment_metrics(model_id, deployment_id, metrics, mode=mode, start=piece_start, end=piece_end)
+        frames.append(build_frame(response, model_id=model_id, deployment_id=deployment_id))
+        if on_progress:
+            on_progress(done, len(windows))
+    frame = frames[0] if len(frames) == 1 else _stitch(frames)
+    frame.attrs["window"] = (pd.Timestamp(start_ms, unit="ms", tz="UTC"), pd.Timestamp(end_ms, unit="ms", tz="UTC"))
+    frame.attrs["requests"] = len(windows)
+    return frame
+
+
+def _stitch(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    attrs = dict(frames[0].attrs)
+    steps = {f.attrs.get("step_seconds") for f in frames}
+    combined = pd.concat(frames, ignore_index=True)
+    for column in combined.columns:
+        if isinstance(frames[0][column].dtype, pd.CategoricalDtype) and not isinstance(combined[column].dtype, pd.CategoricalDtype):
+            combined[column] = combined[column].astype("category")
+    combined = combined.drop_duplicates(subset=["time", "metric", "series"], keep="first", ignore_index=True)
+    combined = combined.sort_values(["time"], kind="stable", ignore_index=True)
+    attrs["step_seconds"] = max(s for s in steps if s is not None) if any(s is not None for s in steps) else None
+    combined.attrs = attrs
+    return combined

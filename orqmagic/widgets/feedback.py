@@ -1,0 +1,74 @@
+"""``FeedbackPanel``: score an answer in one step; the outbox makes sure the score arrives."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from ..errors import OrqMagicError, ValidationError
+
+
+class FeedbackPanel(w.VBox):
+    """Thumbs up/down, a 0–100 score, an optional comment, Send. What was entered stays on screen.
+
+    ``result_or_id`` is an :class:`~orqmagic.InvokeResult` (usage and timings can
+    then be attached) or a bare response id.
+    """
+
+    def __init__(self, result_or_id: Any, *, compact: bool = False, outbox: Any = None) -> None:
+        from ..result import InvokeResult
+
+        self.result = result_or_id if isinstance(result_or_id, InvokeResult) else None
+        self.transaction_id = self.result.id if self.result is not None else result_or_id
+        if not isinstance(self.transaction_id, str) or not self.transaction_id:
+            raise ValidationError("FeedbackPanel needs an InvokeResult with an id, or a response id", field="result_or_id")
+        self._outbox = outbox
+        self.receipt: Any = None
+        self.up = w.Button(description="👍", tooltip="good answer (score 100)", layout=w.Layout(width="48px"))
+        self.down = w.Button(description="👎", tooltip="bad answer (score 0)", layout=w.Layout(width="48px"))
+        self.score = w.IntSlider(value=50, min=0, max=100, description="Score", continuous_update=False)
+        self.comment = w.Text(placeholder="optional comment (kept in metadata)", layout=w.Layout(width="320px"))
+        metrics_known = bool(self.result is not None and self.result.metrics_fields())
+        self.attach = w.Checkbox(value=metrics_known, disabled=not metrics_known, description="attach usage and timings",
+                                 indent=False)
+        self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.status = w.HTML()
+        self.up.on_click(lambda _: self._thumb(100))
+        self.down.on_click(lambda _: self._thumb(0))
+        self.send_button.on_click(lambda _: self.send())
+        row = [self.up, self.down, self.score, self.send_button, self.status]
+        if compact:
+            super().__init__([w.HBox(row)])
+        else:
+            super().__init__([w.HTML(f"Feedback for <code>{html.escape(self.transaction_id)}</code>"),
+                              w.HBox(row[:3]), self.comment, self.attach, w.HBox(row[3:])])
+
+    def _thumb(self, score: int) -> None:
+        self.score.value = score
+        self.send()
+
+    def fields(self) -> dict[str, Any]:
+        """What Send will submit, from the current controls."""
+        fields: dict[str, Any] = {"score": int(self.score.value)}
+        if self.comment.value.strip():
+            fields["metadata"] = {"comment": self.comment.value.strip()}
+        if self.attach.value and self.result is not None:
+            fields.update(self.result.metrics_fields())
+        return fields
+
+    def send(self) -> Any:
+        from ..api import add_metrics
+
+        try:
+            self.receipt = add_metrics(self.transaction_id, outbox=self._outbox, **self.fields())
+        except OrqMagicError as exc:
+            self.status.value = f'<span style="color:#b00">⚠ {html.escape(" ".join(str(exc).split()))}</span>'
+            return None
+        if self.receipt.status == "sent":
+            self.status.value = f'<span style="color:#070">✅ sent (score {self.score.value})</span>'
+        else:
+            self.status.value = (f'<span style="color:#a60">⏳ kept in the outbox, will retry '
+                                 f'(<code>%orq flush</code>): {html.escape(self.receipt.error or "")}</span>')
+        return self.receipt
