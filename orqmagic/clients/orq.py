@@ -149,10 +149,8 @@ def metrics_body(
         body["performance"] = {k: v for k, v in performance.items() if v is not None}
     if messages is not None:
         body["messages"] = _check_messages("messages", messages)
-    if choices is not None:
-        if not isinstance(choices, list):
-            raise ValidationError("choices must be a list", field="choices")
-        body["choices"] = list(choices)
+    if choices is not None:  # the seed types choices as messages (role + content), not OpenAI choices
+        body["choices"] = _check_messages("choices", choices)
     if metadata is not None:
         if not isinstance(metadata, Mapping):
             raise ValidationError("metadata must be a dict", field="metadata")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -57,7 +58,7 @@ def plan_windows(start_ms: int, end_ms: int) -> list[tuple[int, int]]:
     """Equal pieces of at most 7 days (equal, so each piece gets the same derived step)."""
     pieces = max(1, math.ceil((end_ms - start_ms) / MAX_WINDOW_MS))
     bounds = [start_ms + (end_ms - start_ms) * i // pieces for i in range(pieces + 1)]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise(bounds))
 
 
 def fetch_metrics(

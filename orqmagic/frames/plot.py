@@ -23,10 +23,7 @@ def scale_for(unit: str, values: np.ndarray) -> tuple[float, str]:
         return (1000.0, "ms") if peak < 1 else (1.0, "s")
     if unit in ("BYTES", "MEBIBYTES"):
         base = 1 if unit == "BYTES" else 1024**2
-        label, size = _BYTE_UNITS[0]
-        for label, size in reversed(_BYTE_UNITS):
-            if peak * base >= size:
-                break
+        label, size = next(((label, size) for label, size in reversed(_BYTE_UNITS) if peak * base >= size), _BYTE_UNITS[0])
         return base / size, label
     if unit == "RATIO":
         return (100.0, "%") if peak <= 1.5 else (1.0, "ratio")

@@ -6,7 +6,7 @@ import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
@@ -256,7 +256,7 @@ class OrqMagic(Magics):
         """
         import json
 
-        from IPython.display import Markdown, display
+        from IPython.display import display
 
         from ..clients.galtea import metric_body
 
@@ -269,15 +269,17 @@ class OrqMagic(Magics):
             raise UsageError(str(exc)) from None
         if "source" not in definition:
             raise UsageError("the definition needs a source: SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION")
-        display(Markdown(f"**POST /metrics** {'(dry run, nothing sent)' if args.dry_run else ''}\n\n"
-                         f"```json\n{json.dumps(body, indent=2)}\n```"))
+        heading = "POST /metrics" + (" (dry run: nothing sent)" if args.dry_run else "")
+        preview = json.dumps(body, indent=2)
+        display({"text/markdown": f"**{heading}**\n\n```json\n{preview}\n```", "text/plain": f"{heading}\n{preview}"}, raw=True)
         if args.dry_run:
             return
         try:
             created = api.create_metric(name, **definition)
         except OrqMagicError as exc:
             self._fail(exc)
-        display(Markdown(f"✅ created `{created['id']}` in family `{created.get('metricGroupId')}`"))
+        done = f"created {created['id']} in family {created.get('metricGroupId')}"
+        display({"text/markdown": f"✅ {done}", "text/plain": done}, raw=True)
         self._store(args.out, created)
 
     # -- %orq ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import ipywidgets as w
 from ..clients.galtea import CREATABLE_SOURCES, EVALUATION_PARAMS, EVALUATION_PARAMS_SNAKE, metric_body
 from ..errors import OrqMagicError
 
-NEW_METRIC = "(new metric)"
+NEW_METRIC = ("(new metric)", "")  # the empty value means: a root metric, not a revision
 
 
 def _ids(text: str) -> list[str] | None:
@@ -38,7 +38,7 @@ class MetricForm(w.VBox):
         self.tags = w.TagsInput(value=[], allow_duplicates=False)
         self.description = w.Textarea(description="Description", layout=w.Layout(width="560px"))
         self.documentation_url = w.Text(description="Docs URL", placeholder="https://...")
-        self.revision_of = w.Dropdown(options=[NEW_METRIC], value=NEW_METRIC, description="Revision of")
+        self.revision_of = w.Dropdown(options=[NEW_METRIC], value="", description="Revision of")
         self.specification_ids = w.Text(description="Spec ids", placeholder="spec_1, spec_2")
         self.user_group_ids = w.Text(description="Group ids", placeholder="ug_1")
         self.preview = w.HTML()
@@ -74,7 +74,7 @@ class MetricForm(w.VBox):
     def load_existing(self) -> None:
         """Fill the "revision of" picker from the existing (active) metrics."""
         try:
-            metrics = self._client().list_metrics()
+            metrics = self._client().list_metrics(sort=("createdAt", "desc"), limit=200)
         except OrqMagicError as exc:
             self.status.value = f'<span style="color:#b00">⚠ could not list metrics: {html.escape(str(exc))}</span>'
             return
@@ -101,7 +101,7 @@ class MetricForm(w.VBox):
             "tags": list(self.tags.value) or None,
             "description": self.description.value.strip() or None,
             "documentation_url": self.documentation_url.value.strip() or None,
-            "parent_metric_id": None if revision == NEW_METRIC else revision,
+            "parent_metric_id": revision or None,
             "specification_ids": _ids(self.specification_ids.value),
             "user_group_ids": _ids(self.user_group_ids.value),
         }

@@ -1,0 +1,139 @@
+"""The MetricsPanel driven from Python, and %baseten_metrics, against the sandbox."""
+
+import threading
+
+import pytest
+from IPython.core.error import UsageError
+
+from orqmagic.clients import BasetenClient
+from orqmagic.widgets import MetricsPanel
+
+PNG = b"\x89PNG"
+
+
+@pytest.fixture
+def panel(baseten):
+    p = MetricsPanel(baseten=baseten)
+    yield p
+    p.close()
+
+
+def test_pickers_are_filled_from_the_api(panel):
+    assert [v for _, v in panel.model.options] == ["llama-chat", "embedder"]
+    labels = [label for label, _ in panel.deployment.options]
+    assert labels == ["v3 · ACTIVE · production", "v4-dev · SCALED_TO_ZERO"]
+    assert panel.deployment.value == "prod-v3"
+    assert panel.metrics.value == ("baseten_replicas_active", "baseten_inference_requests_total",
+                                   "baseten_end_to_end_response_time_seconds")
+
+
+def test_first_load_draws_the_plot_and_keeps_the_frame(panel):
+    assert panel.error is None
+    assert bytes(panel.plot.value).startswith(PNG)
+    assert set(panel.df["metric"]) == set(panel.metrics.value)
+    assert len(panel.figure.axes) == 3
+    assert "<table" in panel.table.value and "data:text/csv;base64," in panel.download.value
+    assert panel.df.attrs["step_seconds"] == 900  # the default 24h window
+
+
+def test_changing_controls_and_clicking_refresh_redraws(panel):
+    old_png = panel.plot.value
+    panel.metrics.value = ("baseten_gpu_utilization",)
+    panel.window.value = "7d"
+    panel.refresh_button.click()
+    assert panel.wait()
+    assert set(panel.df["metric"]) == {"baseten_gpu_utilization"}
+    assert panel.df.attrs["step_seconds"] == 3600
+    assert len(panel.figure.axes) == 1 and bytes(panel.plot.value) != bytes(old_png)
+
+
+def test_model_change_reloads_deployments(panel):
+    panel.model.value = "embedder"
+    assert [v for _, v in panel.deployment.options] == ["emb-v1"]
+
+
+def test_custom_range_and_modes(panel):
+    panel.window.value = "custom"
+    assert panel._custom.layout.display == "flex"
+    panel.start.value, panel.end.value = "10d", ""
+    panel.refresh(wait=True)
+    assert panel.df.attrs["requests"] == 2 and panel.error is None
+    panel.mode.value = "CURRENT"
+    assert panel.window.disabled
+    panel.refresh(wait=True)
+    assert panel.df.attrs["mode"] == "CURRENT" and panel.df["time"].nunique() == 1
+
+
+def test_errors_show_inside_the_panel_and_it_stays_usable(panel, sandbox):
+    frame_before = panel.df
+    panel.window.value = "custom"
+    panel.start.value = "whenever"
+    panel.refresh(wait=True)
+    assert panel.error.startswith("start: cannot read 'whenever'") and "⚠" in panel.status.value
+    assert panel.df is frame_before  # the plot and frame stay as they were
+    panel.window.value = "1h"
+    sandbox.set_faults("status=503,match=/v1/models/llama-chat/deployments/prod-v3/metrics")
+    panel.refresh(wait=True)
+    assert "Baseten answered 503" in panel.error
+    sandbox.set_faults(None)
+    panel.refresh(wait=True)
+    assert panel.error is None and panel.df.attrs["step_seconds"] == 60
+
+
+def test_auth_and_network_errors_are_one_line(sandbox):
+    bad = MetricsPanel(baseten=BasetenClient(base_url=sandbox.url, api_key="wrong"))
+    assert bad.error == "Baseten answered 401: Invalid or missing API key"
+    down = MetricsPanel(baseten=BasetenClient(base_url="http://127.0.0.1:9", api_key="k"))
+    assert down.error.startswith("cannot reach Baseten at http://127.0.0.1:9")
+
+
+def test_unknown_metric_error_in_panel(panel, baseten):
+    panel.metrics.options = (*panel.metrics.options, "baseten_not_a_metric")
+    panel.metrics.value = ("baseten_not_a_metric",)
+    panel.refresh(wait=True)
+    assert panel.error == "Baseten answered 400: Unknown metric names: baseten_not_a_metric"
+
+
+def test_refreshes_during_a_fetch_do_not_pile_up(panel, sandbox):
+    sandbox.set_faults("latency_ms=300,match=/v1/models/llama-chat/deployments/prod-v3/metrics")
+    mark = len(sandbox.requests())
+    clicks = [threading.Thread(target=panel.refresh) for _ in range(8)]
+    for t in clicks:
+        t.start()
+    for t in clicks:
+        t.join()
+    assert panel.wait()
+    fetches = [r for r in sandbox.requests()[mark:] if r["path"].endswith("/metrics")]
+    assert 1 <= len(fetches) <= 2, f"{len(fetches)} fetches for 8 quick clicks"
+
+
+def test_export_csv(panel, tmp_path):
+    path = panel.export_csv(str(tmp_path / "m.csv"))
+    with open(path) as handle:
+        assert handle.readline().startswith("time,metric,series")
+
+
+def test_preselected_model_and_deployment(baseten):
+    p = MetricsPanel("llama-chat", "dev-v4", baseten=baseten)
+    assert p.deployment.value == "dev-v4" and p.df.attrs["deployment_id"] == "dev-v4"
+
+
+def test_baseten_metrics_magic(ip, sandbox):
+    ip.run_line_magic("baseten_metrics", "llama-chat prod-v3 --last 6h --metrics baseten_gpu_utilization -o df")
+    df = ip.user_ns["df"]
+    assert set(df["metric"]) == {"baseten_gpu_utilization"} and df.attrs["step_seconds"] == 300
+    frame = ip.run_line_magic("baseten_metrics", "llama-chat prod-v3 --mode current --no-plot")
+    assert frame.attrs["mode"] == "CURRENT"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("llama-chat prod-v3 --last 2 weeks", "unrecognized arguments"),
+    ("llama-chat prod-v3 --last fortnight", "cannot read"),
+    ("llama-chat", "the following arguments are required"),
+    ("llama-chat prod-v3 --mode summary --last 8d", "SUMMARY covers at most 7 days"),
+])
+def test_baseten_metrics_magic_bad_input(ip, sandbox, line, message):
+    mark = len(sandbox.requests())
+    with pytest.raises(UsageError, match=message):
+        ip.run_line_magic("baseten_metrics", line)
+    assert sandbox.requests()[mark:] == []
