@@ -50,6 +50,9 @@ _LAZY = {
     "FeedbackPanel": "orqmagic.widgets",
     "MetricForm": "orqmagic.widgets",
     "invoke_many": "orqmagic.batch",
+    "summarize": "orqmagic.batch",
+    "send_scores": "orqmagic.batch",
+    "plot_batch": "orqmagic.frames",
     "Outbox": "orqmagic.outbox",
 }
 
@@ -91,7 +94,10 @@ __all__ = [
     "invoke_many",
     "list_metrics",
     "load_ipython_extension",
+    "plot_batch",
     "plot_metrics",
+    "send_scores",
+    "summarize",
     "set_key",
     "unload_ipython_extension",
     "use_remote",

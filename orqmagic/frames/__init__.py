@@ -2,7 +2,7 @@
 
 from .build import MetricsFormatError, build_frame, series_name, wide_metrics
 from .fetch import fetch_metrics, parse_duration
-from .plot import figure_png, plot_metrics
+from .plot import figure_png, plot_batch, plot_metrics
 
-__all__ = ["MetricsFormatError", "build_frame", "fetch_metrics", "figure_png", "parse_duration", "plot_metrics",
+__all__ = ["MetricsFormatError", "build_frame", "fetch_metrics", "figure_png", "parse_duration", "plot_batch", "plot_metrics",
            "series_name", "wide_metrics"]

@@ -164,3 +164,27 @@ def _bars(ax: Axes, sub: pd.DataFrame, factor: float) -> None:
     values = (sub["value"].to_numpy(dtype=float) * factor).tolist()
     bars = ax.bar(series, values, color=["black" if s == "avg" else f"C{i}" for i, s in enumerate(series)])
     ax.bar_label(bars, fmt=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}", fontsize=8)
+
+
+def plot_batch(results: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Latency and time to first token per row, and completion tokens against latency."""
+    from matplotlib.figure import Figure
+
+    ok = results[results["error"].isna()]
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    bins = min(30, max(5, len(ok) // 4))
+    left.hist(ok["latency_ms"].astype(float), bins=bins, alpha=0.8, label="latency")
+    left.hist(ok["ttft_ms"].astype(float).dropna(), bins=bins, alpha=0.6, label="time to first token")
+    for q, style in ((0.5, "-"), (0.9, "--"), (0.99, ":")):
+        left.axvline(ok["latency_ms"].quantile(q), color="black", linestyle=style, linewidth=1, label=f"p{q * 100:g}")
+    left.set_xlabel("ms")
+    left.set_ylabel("rows")
+    left.legend(fontsize=8, frameon=False)
+    right.scatter(ok["completion_tokens"].astype(float), ok["latency_ms"].astype(float), s=12, alpha=0.7)
+    right.set_xlabel("completion tokens")
+    right.set_ylabel("latency (ms)")
+    errors = int(results["error"].notna().sum())
+    fig.suptitle(title or f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows, {errors} errors", fontsize=11)
+    _ensure_figure_display()
+    return fig
