@@ -98,14 +98,14 @@ def metric_body(
         body["evaluationParams"] = check_evaluation_params(evaluation_params)
     if judge_prompt is not None:
         body["judgePrompt"] = judge_prompt
-    for key, value in (
-        ("evaluatorModelName", evaluator_model_name),
-        ("description", description),
-        ("parentMetricId", parent_metric_id),
+    for key, arg, value in (
+        ("evaluatorModelName", "evaluator_model_name", evaluator_model_name),
+        ("description", "description", description),
+        ("parentMetricId", "parent_metric_id", parent_metric_id),
     ):
         if value is not None:
             if not isinstance(value, str) or not value.strip():
-                raise ValidationError(f"{key} must be non-empty text", field=key)
+                raise ValidationError(f"{arg} must be non-empty text, got {value!r}", field=arg)
             body[key] = value.strip()
     if documentation_url is not None:
         parsed = urlparse(str(documentation_url))
@@ -115,9 +115,10 @@ def metric_body(
                 field="documentation_url",
             )
         body["documentationUrl"] = str(documentation_url)
-    for key, value in (("tags", tags), ("specificationIds", specification_ids), ("userGroupIds", user_group_ids)):
+    for key, arg, value in (("tags", "tags", tags), ("specificationIds", "specification_ids", specification_ids),
+                            ("userGroupIds", "user_group_ids", user_group_ids)):
         if value is not None:
-            body[key] = _string_list(key, value)
+            body[key] = _string_list(arg, value)
     if eval_params_top is not None:
         if not isinstance(eval_params_top, bool):
             raise ValidationError("eval_params_top must be True or False", field="eval_params_top")

@@ -1,0 +1,98 @@
+"""Every notebook in notebooks/ runs top to bottom against the sandbox, and shows what it promises."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+KEYLIKE = re.compile(r"(sk-[A-Za-z0-9]{8,}|gsk_[A-Za-z0-9]{6,}|Bearer [A-Za-z0-9._-]{12,}|sbx_[A-Za-z0-9_-]{8,})")
+
+
+def execute(name: str) -> nbformat.NotebookNode:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return notebook
+
+
+def outputs_of(notebook, startswith: str) -> list:
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(startswith))
+    return cell.outputs
+
+
+def mimes(outputs) -> set[str]:
+    return {mime for out in outputs for mime in out.get("data", {})}
+
+
+def test_all_notebooks_are_committed_clean_and_without_secrets():
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert names == ["01-quickstart.ipynb", "02-prompt-exploration.ipynb", "03-baseten-metrics.ipynb", "04-evaluation.ipynb"]
+    for name in names:
+        notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+        nbformat.validate(notebook)
+        assert notebook.cells[0].cell_type == "markdown", f"{name} should open with an explanation"
+        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), f"{name} has outputs"
+        assert not KEYLIKE.search((NOTEBOOKS / name).read_text()), f"{name} holds a key-like string"
+
+
+def test_quickstart(sandbox_env, sandbox):
+    notebook = execute("01-quickstart.ipynb")
+    status = outputs_of(notebook, "%load_ext orqmagic")
+    assert "present" in status[0].data["text/plain"]
+    answer = outputs_of(notebook, "%%invoke")
+    assert len(answer) == 1 and "## Rotate Api Key" in answer[0].data["text/markdown"]
+    printed = outputs_of(notebook, 'print("complete:"')[0].text
+    assert "complete: True" in printed and "first line: ## Rotate Api Key" in printed
+    assert "Receipt(sent" in outputs_of(notebook, "answer.feedback")[0].data["text/plain"]
+    response_id = re.search(r"id (\w{26})", answer[0].data["text/markdown"]).group(1)
+    scores = [r["body"].get("feedback") for r in sandbox.received("orq.metrics") if r["transaction_id"] == response_id]
+    assert {"score": 90} in scores
+
+
+def test_prompt_exploration(sandbox_env):
+    notebook = execute("02-prompt-exploration.ipynb")
+    greeting = outputs_of(notebook, "%%invoke support-bot --inputs")[0].data["text/markdown"]
+    assert "- **customer**: Ada Lovelace" in greeting and "- **plan**: gold" in greeting
+    assert outputs_of(notebook, "print(filled")[0].text.startswith('You asked: *Explain orq.ai webhooks. The payload looks like {"event": "deploy"}.')
+    assert "application/json" in mimes(outputs_of(notebook, "%%invoke rag-bot"))
+    assert "<details><summary>Reasoning</summary>" in outputs_of(notebook, "%%invoke reasoner")[0].data["text/markdown"]
+    assert "get_weather" in outputs_of(notebook, 'tool.tool_calls')[0].data["text/plain"]
+    error = outputs_of(notebook, "%%invoke no-such-deployment")
+    assert [o.output_type for o in error] == ["error"]
+    assert len(error[0].traceback) == 1 and "Deployment with key 'no-such-deployment' not found" in error[0].traceback[0]
+
+
+def test_baseten_metrics(sandbox_env):
+    notebook = execute("03-baseten-metrics.ipynb")
+    assert "image/png" in mimes(outputs_of(notebook, "df = orqmagic.fetch_metrics"))
+    assert "text/html" in mimes(outputs_of(notebook, "df.head"))
+    assert "2 requests, 241 hourly steps" in outputs_of(notebook, "ten_days")[0].text
+    assert "application/vnd.jupyter.widget-view+json" in mimes(outputs_of(notebook, "panel = "))
+    rows, columns = json.loads(outputs_of(notebook, "panel.df.shape")[0].data["text/plain"].replace("(", "[").replace(")", "]"))
+    assert rows > 0 and columns == 9
+    assert "image/png" in mimes(outputs_of(notebook, "%baseten_metrics"))
+
+
+def test_evaluation(sandbox_env, sandbox):
+    notebook = execute("04-evaluation.ipynb")
+    table = outputs_of(notebook, "cases = pd.DataFrame")[-1].data["text/plain"]  # after the progress bar
+    assert "billing" in table and "teams" in table
+    assert "image/png" in mimes(outputs_of(notebook, "orqmagic.plot_batch"))
+    assert "sent       6" in outputs_of(notebook, 'results["score"]')[0].data["text/plain"]
+    created = [r["body"]["name"] for r in sandbox.received("galtea.metric")]
+    assert {"Faithfulness", "Tone"} <= set(created)
+    assert "Relevance" not in created[-3:]  # the dry run sent nothing
+    family = outputs_of(notebook, "revision = ")[0].data["text/plain"]
+    assert family.count("metric_") >= 4
+
+
+@pytest.mark.parametrize("name", ["01-quickstart.ipynb"])
+def test_notebook_runs_on_the_embedded_sandbox_with_no_configuration(name, monkeypatch):
+    """A fresh machine: no keys, no URLs. The notebook starts its own sandbox and says so."""
+    monkeypatch.setenv("ORQMAGIC_SANDBOX_TOKEN_RATE", "0")
+    notebook = execute(name)
+    assert "sandbox (simulated)" in outputs_of(notebook, "%load_ext orqmagic")[0].data["text/plain"]
+    assert "sandbox (simulated)" in outputs_of(notebook, "%%invoke")[0].data["text/markdown"]
