@@ -8,6 +8,7 @@ raveled, with per-series columns tiled and times repeated.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping
 from typing import Any
@@ -55,22 +56,22 @@ def _descriptors(response: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _matrix(values: list[Any], widths: list[int]) -> np.ndarray:
-    width = sum(widths)
-    rows = []
-    for i, value_set in enumerate(values):
-        per_metric = value_set.get("values") if isinstance(value_set, Mapping) else None
-        if not isinstance(per_metric, list) or len(per_metric) != len(widths):
-            raise MetricsFormatError(f"metric_values[{i}].values must hold one list per descriptor ({len(widths)})")
-        row = list(itertools.chain.from_iterable(per_metric))
-        if len(row) != width:
-            raise MetricsFormatError(f"metric_values[{i}] has {len(row)} values for {width} series")
-        rows.append(row)
-    if not rows:
-        return np.empty((0, width))
+    """The T×K value matrix: one flattening pass over the nested lists, checked by their lengths."""
+    chain = itertools.chain.from_iterable
     try:
-        return np.array(rows, dtype=float)
+        per_step = [value_set["values"] for value_set in values]
+        lengths = np.array([len(v) for step in per_step for v in step], dtype=np.int64)
+    except (TypeError, KeyError):
+        raise MetricsFormatError("every value set needs a 'values' list of lists") from None
+    if lengths.size != len(values) * len(widths) or (lengths.reshape(len(values), len(widths)) != widths).any():
+        raise MetricsFormatError(
+            f"value sets must hold one list per descriptor, as long as its label_sets ({widths})"
+        )
+    try:
+        flat = np.array(list(chain(chain(per_step))), dtype=float)
     except (TypeError, ValueError):
         raise MetricsFormatError("metric values must be numbers or null") from None
+    return flat.reshape(len(values), sum(widths))
 
 
 def build_frame(response: Mapping[str, Any], *, model_id: str | None = None, deployment_id: str | None = None) -> pd.DataFrame:
@@ -92,23 +93,33 @@ def build_frame(response: Mapping[str, Any], *, model_id: str | None = None, dep
     metric_codes = np.repeat(np.arange(len(descriptors)), widths)
     names = [str(d["name"]) for d in descriptors]
 
-    def per_series(column: list[Any]) -> pd.Categorical:
-        categories = [c for c in dict.fromkeys(column) if c is not None]
-        codes = np.array([-1 if c is None else categories.index(c) for c in column], dtype="int32")
-        return pd.Categorical.from_codes(np.tile(codes, steps), categories=categories)
-
-    data: dict[str, Any] = {
-        "time": pd.to_datetime(np.repeat(starts, width), unit="ms", utc=True),
-        "metric": pd.Categorical.from_codes(np.tile(metric_codes, steps), categories=list(dict.fromkeys(names)))
-        if len(set(names)) == len(names) else per_series([names[c] for c in metric_codes]),
-        "series": per_series([series_name(labels) for labels in label_sets]),
+    columns: dict[str, list[Any]] = {
+        "metric": [names[c] for c in metric_codes],
+        "series": [series_name(labels) for labels in label_sets],
     }
     for key in dict.fromkeys(k for labels in label_sets for k in labels):
-        data[key] = per_series([labels.get(key) for labels in label_sets])
+        columns[key] = [labels.get(key) for labels in label_sets]
+    columns["unit"] = [str(d.get("unit_hint") or "UNKNOWN") for d in descriptors for _ in d["label_sets"]]
+    columns["kind"] = [str(d.get("kind") or "UNKNOWN") for d in descriptors for _ in d["label_sets"]]
+    dtypes, codes = [], []
+    for column in columns.values():  # each per-series column as categorical codes, all tiled at once
+        categories = [c for c in dict.fromkeys(column) if c is not None]
+        index = {c: i for i, c in enumerate(categories)}
+        dtypes.append(_categories(tuple(categories)))
+        codes.append([-1 if c is None else index[c] for c in column])
+    tiled = np.tile(np.array(codes, dtype=np.int32).reshape(len(codes), width), (1, steps))
+    categorical = {name: pd.Categorical.from_codes(tiled[i], dtype=dtypes[i], validate=False)
+                   for i, name in enumerate(columns)}
+    data: dict[str, Any] = {
+        "time": pd.DatetimeIndex(np.repeat(starts, width).astype("datetime64[ms]"), tz="UTC"),
+        "metric": categorical.pop("metric"),
+        "series": categorical.pop("series"),
+    }
+    unit, kind = categorical.pop("unit"), categorical.pop("kind")
+    data.update(categorical)  # the label columns
     data["value"] = matrix.reshape(-1)
-    data["unit"] = per_series([str(d.get("unit_hint") or "UNKNOWN") for d in descriptors for _ in d["label_sets"]])
-    data["kind"] = per_series([str(d.get("kind") or "UNKNOWN") for d in descriptors for _ in d["label_sets"]])
-    frame = pd.DataFrame(data)
+    data["unit"], data["kind"] = unit, kind
+    frame = pd.DataFrame(data, index=pd.RangeIndex(steps * width), copy=False)
     frame.attrs.update({
         "mode": response.get("mode"),
         "step_seconds": response.get("step_seconds"),
@@ -117,6 +128,12 @@ def build_frame(response: Mapping[str, Any], *, model_id: str | None = None, dep
         "deployment_id": deployment_id,
     })
     return frame
+
+
+@functools.lru_cache(maxsize=256)
+def _categories(values: tuple[str, ...]) -> pd.CategoricalDtype:
+    """Metric, series, unit and kind names repeat from fetch to fetch: build each dtype once."""
+    return pd.CategoricalDtype(list(values))
 
 
 def _timestamp(millis: Any) -> pd.Timestamp | None:

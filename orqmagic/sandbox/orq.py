@@ -202,7 +202,8 @@ async def stream(request: Request, state: SandboxState, faults: Faults) -> Respo
     head = json.dumps({**base, "is_final": False, "telemetry": telemetry})[:-1]
     content_prefix = f'data: {head}, "choices": [{{"index": 0, "message": {{"type": "content", "role": "assistant", "content": '
     content_suffix = '}, "finish_reason": null}]}\n\n'
-    record = {"id": response_id, "key": key, "chunks_sent": 0, "completed": False, "disconnected": False}
+    record = {"id": response_id, "key": key, "chunks_sent": 0, "completed": False, "disconnected": False,
+              "first_chunk_at": None}
     state.streams.append(record)
 
     def chunk_for(kind: str, value: Any) -> str:
@@ -225,6 +226,8 @@ async def stream(request: Request, state: SandboxState, faults: Faults) -> Respo
                     dropped = True
                     raise ConnectionAbortedError("sandbox fault: stream dropped")
                 yield "data: {malformed\n\n" if n == faults.malformed_at else chunk_for(kind, value)
+                if n == 1:
+                    record["first_chunk_at"] = time.time()
                 record["chunks_sent"] = n
                 if rate:
                     delay = started + n / rate - time.monotonic()
