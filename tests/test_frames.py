@@ -111,9 +111,16 @@ def test_bad_windows_fail_before_sending(baseten, sandbox, kwargs, message):
     assert sandbox.requests()[mark:] == []
 
 
-def test_unknown_metric_is_a_clear_error(baseten):
+def test_unknown_metric_is_a_clear_error_before_sending(baseten, sandbox):
+    mark = len(sandbox.requests())
+    with pytest.raises(ValidationError, match="unknown Baseten metric 'baseten_gpu_utilisation'; did you mean baseten_gpu_utilization"):
+        fetch(baseten, ["baseten_gpu_utilisation"])
+    assert sandbox.requests()[mark:] == []
+
+
+def test_unknown_metric_sent_anyway_is_rejected_by_the_server(baseten):
     with pytest.raises(orqmagic.BadRequestError, match="Unknown metric names: baseten_bogus"):
-        fetch(baseten, ["baseten_bogus"])
+        fetch(baseten, ["baseten_bogus"], strict=False)
 
 
 def test_wide_form(baseten):

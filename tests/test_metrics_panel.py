@@ -91,7 +91,7 @@ def test_unknown_metric_error_in_panel(panel, baseten):
     panel.metrics.options = (*panel.metrics.options, "baseten_not_a_metric")
     panel.metrics.value = ("baseten_not_a_metric",)
     panel.refresh(wait=True)
-    assert panel.error == "Baseten answered 400: Unknown metric names: baseten_not_a_metric"
+    assert panel.error == "unknown Baseten metric 'baseten_not_a_metric'; pass strict=False to send it anyway"
 
 
 def test_refreshes_during_a_fetch_do_not_pile_up(panel, sandbox):

@@ -164,6 +164,14 @@ def redact(text: str, key: Secret | None) -> str:
     return text
 
 
+def redact_body(body: Any, key: Secret | None) -> Any:
+    """The same for a decoded error body (kept on the exception for debugging)."""
+    if key is None or body is None:
+        return body
+    encoded = json.dumps(body)
+    return json.loads(redact(encoded, key)) if key.reveal() in encoded else body
+
+
 class BaseClient:
     """Configuration shared by the sync and async clients of one service."""
 
@@ -213,7 +221,7 @@ class BaseClient:
             response.status_code,
             redact(message, self.config.key),
             service=self._title,
-            body=body,
+            body=redact_body(body, self.config.key),
             retry_after=parse_retry_after(response.headers),
         )
 

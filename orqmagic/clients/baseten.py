@@ -10,6 +10,17 @@ from ..errors import ValidationError
 from ._transport import AsyncClient, Call, SyncClient
 
 MODES = ("CURRENT", "SUMMARY", "SERIES")
+# Baseten's public "supported metrics" list (../shared/api-notes.md).
+KNOWN_METRICS = (
+    "baseten_inference_requests_total", "baseten_end_to_end_response_time_seconds",
+    "baseten_time_to_first_byte_seconds", "baseten_request_size_bytes", "baseten_response_size_bytes",
+    "baseten_concurrent_requests", "baseten_replicas_active", "baseten_replicas_starting",
+    "baseten_container_cpu_usage_seconds_total", "baseten_container_cpu_memory_working_set_bytes",
+    "baseten_gpu_memory_used", "baseten_gpu_utilization", "baseten_async_queue_size",
+    "baseten_time_in_async_queue_seconds", "baseten_llm_input_tokens_total", "baseten_llm_output_tokens_total",
+    "baseten_llm_tokens_per_second_per_request", "baseten_llm_kv_cache_hit_rate", "baseten_llm_num_requests",
+)
+DEFAULT_METRICS = ("baseten_replicas_active", "baseten_inference_requests_total", "baseten_end_to_end_response_time_seconds")
 MAX_WINDOW_MS = 7 * 24 * 3600 * 1000
 
 

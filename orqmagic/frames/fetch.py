@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..clients.baseten import MAX_WINDOW_MS, MODES
+from ..clients.baseten import KNOWN_METRICS, MAX_WINDOW_MS, MODES
 from ..errors import ValidationError
 from .build import build_frame
 
@@ -54,6 +54,16 @@ def to_millis(value: Any, *, now_ms: int, field: str) -> int:
     return int(stamp.timestamp() * 1000)
 
 
+def check_metric_names(names: list[str]) -> None:
+    import difflib
+
+    for name in names:
+        if name not in KNOWN_METRICS:
+            close = difflib.get_close_matches(str(name), KNOWN_METRICS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; pass strict=False to send it anyway"
+            raise ValidationError(f"unknown Baseten metric {name!r}{hint}", field="metrics")
+
+
 def plan_windows(start_ms: int, end_ms: int) -> list[tuple[int, int]]:
     """Equal pieces of at most 7 days (equal, so each piece gets the same derived step)."""
     pieces = max(1, math.ceil((end_ms - start_ms) / MAX_WINDOW_MS))
@@ -71,14 +81,19 @@ def fetch_metrics(
     end: Any = None,
     baseten: BasetenClient | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    strict: bool = True,
 ) -> pd.DataFrame:
     """Deployment metrics as a tidy DataFrame (see :func:`orqmagic.frames.build.build_frame`).
 
     ``start``/``end`` take datetimes, Timestamps, epoch ms, ISO strings or durations
     ago (``start="24h"``); ``end`` defaults to now and ``start`` to an hour before it.
     SERIES windows longer than the API's 7 days are fetched in equal pieces and
-    stitched: steps at the seams appear once.
+    stitched: steps at the seams appear once. Metric names outside Baseten's
+    supported list are refused before sending (with a suggestion); ``strict=False``
+    sends them anyway, for metrics newer than this release.
     """
+    if strict and metrics is not None:
+        check_metric_names([metrics] if isinstance(metrics, str) else list(metrics))
     mode = str(mode).upper()
     if mode not in MODES:
         raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")

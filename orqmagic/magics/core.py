@@ -222,6 +222,8 @@ class OrqMagic(Magics):
         from ..frames import fetch_metrics, plot_metrics
 
         args = parse_line(self.baseten_metrics, line)
+        if args.mode == "CURRENT" and (args.start or args.end):
+            raise UsageError("CURRENT mode is a snapshot at now: leave --start and --end out")
         window = {} if args.mode == "CURRENT" else {"start": args.start or args.last, "end": args.end}
         try:
             frame = fetch_metrics(args.model_id, args.deployment_id, args.metrics, mode=args.mode, **window)
