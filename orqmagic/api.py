@@ -10,13 +10,13 @@ from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .config import resolve
 from .errors import StreamInterrupted, ValidationError
-from .render.live import LiveView, NoView, live_view
+from .render.live import LiveView, live_view
 from .result import InvokeResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .clients import BasetenClient, GalteaClient, OrqClient
+    from .clients import GalteaClient, OrqClient
 
 _clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
@@ -205,8 +205,4 @@ def list_deployments(*, orq: OrqClient | None = None) -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def baseten_client() -> BasetenClient:
-    return client("baseten")
-
-
-__all__ = ["NoView", "add_metrics", "create_metric", "invoke", "last_result", "list_deployments", "list_metrics"]
+__all__ = ["add_metrics", "client", "create_metric", "invoke", "last_result", "list_deployments", "list_metrics"]

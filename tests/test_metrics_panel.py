@@ -137,3 +137,16 @@ def test_baseten_metrics_magic_bad_input(ip, sandbox, line, message):
     with pytest.raises(UsageError, match=message):
         ip.run_line_magic("baseten_metrics", line)
     assert sandbox.requests()[mark:] == []
+
+
+def test_auto_refresh_schedules_and_cancels(panel, sandbox):
+    panel.auto_refresh.value = 30
+    timer = panel._timer
+    assert timer is not None and timer.is_alive() and timer.interval == 30
+    mark = len(sandbox.requests())
+    panel._auto_tick()  # what the timer does when it fires
+    assert panel.wait()
+    assert any(r["path"].endswith("/metrics") for r in sandbox.requests()[mark:])
+    assert panel._timer is not timer and panel._timer.is_alive()  # scheduled again
+    panel.auto_refresh.value = 0
+    assert panel._timer is None

@@ -72,6 +72,11 @@ class Answer:
     finish_reason: str = "stop"
     prompt_tokens: int = 0
 
+    @property
+    def completion_tokens(self) -> int:
+        """One token per streamed word, and a few per tool call."""
+        return len(_TOKEN.findall(self.text)) + len(_TOKEN.findall(self.reasoning)) + 8 * len(self.tool_calls)
+
 
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
@@ -187,14 +192,22 @@ def _pieces(answer: Answer) -> list[tuple[str, Any]]:
     return pieces
 
 
-async def stream(request: Request, state: SandboxState, faults: Faults) -> Response:
+async def _answer_request(request: Request, state: SandboxState) -> tuple[str, Answer, str] | Response:
+    """Validate the body, compose the answer, and register its response id (for later metrics)."""
     body, bad = await _deployment_request(request)
     if bad:
         return bad
     key = body["key"]
-    answer = compose(key, body)
     response_id = new_ulid()
     state.transactions[response_id] = {"key": key, "created": time.time()}
+    return key, compose(key, body), response_id
+
+
+async def stream(request: Request, state: SandboxState, faults: Faults) -> Response:
+    started = await _answer_request(request, state)
+    if isinstance(started, Response):
+        return started
+    key, answer, response_id = started
     base = _base(response_id, key)
     telemetry = {"trace_id": f"{zlib.crc32(response_id.encode()):032x}", "span_id": f"{zlib.crc32(key.encode()):016x}"}
     rate = faults.token_rate if faults.token_rate is not None else state.token_rate
@@ -245,7 +258,7 @@ async def stream(request: Request, state: SandboxState, faults: Faults) -> Respo
 
 
 def _final_chunk(base: dict[str, Any], telemetry: dict[str, str], answer: Answer, faults: Faults) -> dict[str, Any]:
-    completion = len(_TOKEN.findall(answer.text)) + len(_TOKEN.findall(answer.reasoning)) + 8 * len(answer.tool_calls)
+    completion = answer.completion_tokens
     message: dict[str, Any] = {"type": "content", "role": "assistant", "content": answer.text if faults.final_repeats else ""}
     chunk = {**base, "is_final": True, "telemetry": telemetry, "finalized": _now_iso(),
              "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
@@ -257,13 +270,10 @@ def _final_chunk(base: dict[str, Any], telemetry: dict[str, str], answer: Answer
 
 
 async def invoke(request: Request, state: SandboxState, faults: Faults) -> Response:
-    body, bad = await _deployment_request(request)
-    if bad:
-        return bad
-    key = body["key"]
-    answer = compose(key, body)
-    response_id = new_ulid()
-    state.transactions[response_id] = {"key": key, "created": time.time()}
+    started = await _answer_request(request, state)
+    if isinstance(started, Response):
+        return started
+    key, answer, response_id = started
     if answer.tool_calls:
         message: dict[str, Any] = {"type": "tool_calls", "role": "assistant", "content": None,
                                    "tool_calls": [{**c, "index": i} for i, c in enumerate(answer.tool_calls)]}
@@ -271,7 +281,7 @@ async def invoke(request: Request, state: SandboxState, faults: Faults) -> Respo
         message = {"type": "content", "role": "assistant", "content": answer.text}
         if answer.reasoning:
             message["reasoning"] = answer.reasoning
-    completion = len(_TOKEN.findall(answer.text)) + len(_TOKEN.findall(answer.reasoning)) + 8 * len(answer.tool_calls)
+    completion = answer.completion_tokens
     result = {**_base(response_id, key), "is_final": True, "finalized": _now_iso(),
               "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
               "provider_response": None,
