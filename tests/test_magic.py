@@ -222,3 +222,17 @@ def test_import_and_load_ext_stay_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_orq_login_takes_the_key_from_a_hidden_prompt(ip, monkeypatch, capsys):
+    prompts = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "gsk_canary_login_123")
+    notice = ip.run_line_magic("orq", "login galtea")
+    assert prompts == ["Galtea API key (hidden): "]
+    from orqmagic.config import resolve
+
+    assert resolve("galtea").key.reveal() == "gsk_canary_login_123"
+    shown = repr(notice) + notice._repr_markdown_() + capsys.readouterr().out
+    assert "canary" not in shown and "not saved anywhere" in shown
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "  ")
+    assert "nothing changed" in repr(ip.run_line_magic("orq", "login orq"))
