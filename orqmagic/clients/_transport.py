@@ -210,8 +210,14 @@ class BaseClient:
 
     # -- shared pieces of the request cycle ---------------------------------------
 
-    def _stream_timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self.stream_timeout, connect=min(self.timeout, 10.0))
+    def _build(self, call: Call, stream: bool) -> httpx.Request:
+        request = self._http.build_request(  # type: ignore[attr-defined]  # set by SyncClient/AsyncClient
+            call.method, call.path, params=call.params, json=call.json,
+            timeout=httpx.Timeout(self.stream_timeout, connect=min(self.timeout, 10.0)) if stream else httpx.USE_CLIENT_DEFAULT,
+        )
+        if stream:
+            request.headers["Accept"] = "text/event-stream"
+        return request
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         if response.is_success:
@@ -293,12 +299,7 @@ class SyncClient(BaseClient):
         self.close()
 
     def _send(self, call: Call, *, stream: bool = False) -> httpx.Response:
-        request = self._http.build_request(
-            call.method, call.path, params=call.params, json=call.json,
-            timeout=self._stream_timeout() if stream else httpx.USE_CLIENT_DEFAULT,
-        )
-        if stream:
-            request.headers["Accept"] = "text/event-stream"
+        request = self._build(call, stream)
         try:
             for attempt in self.retry.context(call.idempotent):
                 with attempt:
@@ -351,12 +352,7 @@ class AsyncClient(BaseClient):
         await self.aclose()
 
     async def _send(self, call: Call, *, stream: bool = False) -> httpx.Response:
-        request = self._http.build_request(
-            call.method, call.path, params=call.params, json=call.json,
-            timeout=self._stream_timeout() if stream else httpx.USE_CLIENT_DEFAULT,
-        )
-        if stream:
-            request.headers["Accept"] = "text/event-stream"
+        request = self._build(call, stream)
         try:
             async for attempt in self.retry.context(call.idempotent):
                 with attempt:
