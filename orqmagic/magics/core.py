@@ -166,7 +166,7 @@ class OrqMagic(Magics):
         try:
             results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=args.concurrency or self.concurrency,
                                   mock_response=args.mock, system=args.system)
-        except (ValidationError, ValueError, TypeError) as exc:
+        except ValidationError as exc:
             raise UsageError(str(exc)) from None
         self._store(args.out, results)
         if not args.out:
