@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,19 +44,6 @@ def series_name(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def _descriptors(response: Mapping[str, Any]) -> list[dict[str, Any]]:
-    descriptors = response.get("metric_descriptors")
-    if not isinstance(descriptors, list):
-        raise MetricsFormatError("metric_descriptors is missing or not a list")
-    for i, d in enumerate(descriptors):
-        if not isinstance(d, Mapping) or not isinstance(d.get("name"), str):
-            raise MetricsFormatError(f"metric_descriptors[{i}] has no name")
-        label_sets = d.get("label_sets")
-        if not isinstance(label_sets, list) or not label_sets or not all(isinstance(x, Mapping) for x in label_sets):
-            raise MetricsFormatError(f"metric_descriptors[{i}] ({d['name']}) needs a non-empty list of label_sets")
-    return descriptors  # type: ignore[return-value]
-
-
 def _matrix(values: list[Any], widths: list[int]) -> np.ndarray:
     """The T×K value matrix: one flattening pass over the nested lists, checked by their lengths."""
     chain = itertools.chain.from_iterable
@@ -74,42 +63,88 @@ def _matrix(values: list[Any], widths: list[int]) -> np.ndarray:
     return flat.reshape(len(values), sum(widths))
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Everything derived from the descriptors alone: the same for every fetch of the same metrics."""
+
+    widths: tuple[int, ...]
+    columns: tuple[str, ...]  # per-series columns: metric, series, each label key, unit, kind
+    dtypes: tuple[pd.CategoricalDtype, ...]
+    codes: np.ndarray  # one row of category codes per column, one code per series
+
+
+def _layout_key(response: Mapping[str, Any]) -> tuple:
+    """The descriptors as a hashable key (checked fully, once per layout, by :func:`_layout`)."""
+    descriptors = response.get("metric_descriptors")
+    if not isinstance(descriptors, list):
+        raise MetricsFormatError("metric_descriptors is missing or not a list")
+    try:
+        return tuple(
+            (d["name"], d.get("unit_hint") or "UNKNOWN", d.get("kind") or "UNKNOWN",
+             tuple(tuple(sorted(labels.items())) for labels in d["label_sets"]))
+            for d in descriptors
+        )
+    except (TypeError, KeyError, AttributeError):
+        raise MetricsFormatError("each metric descriptor needs a name and label_sets (a list of label maps)") from None
+
+
+def _check_layout(key: tuple) -> None:
+    for i, (name, _unit, _kind, label_sets) in enumerate(key):
+        if not isinstance(name, str):
+            raise MetricsFormatError(f"metric_descriptors[{i}] has no name")
+        if not label_sets:
+            raise MetricsFormatError(f"metric_descriptors[{i}] ({name}) needs a non-empty list of label_sets")
+        if not all(isinstance(v, str) for labels in label_sets for _, v in labels):
+            raise MetricsFormatError(f"metric_descriptors[{i}] ({name}) has a label value that is not a string")
+
+
+@functools.lru_cache(maxsize=128)
+def _layout(key: tuple) -> _Layout:
+    _check_layout(key)
+    per_series: dict[str, list[Any]] = {"metric": [], "series": []}
+    label_keys = list(dict.fromkeys(k for _, _, _, label_sets in key for labels in label_sets for k, _ in labels))
+    per_series.update({k: [] for k in label_keys})
+    per_series.update(unit=[], kind=[])
+    for name, unit, kind, label_sets in key:
+        for labels in label_sets:
+            mapping = dict(labels)
+            per_series["metric"].append(name)
+            per_series["series"].append(series_name(mapping))
+            for k in label_keys:
+                per_series[k].append(mapping.get(k))
+            per_series["unit"].append(str(unit))
+            per_series["kind"].append(str(kind))
+    dtypes, codes = [], []
+    for values in per_series.values():
+        categories = [c for c in dict.fromkeys(values) if c is not None]
+        index = {c: i for i, c in enumerate(categories)}
+        dtypes.append(pd.CategoricalDtype(categories))
+        codes.append([-1 if c is None else index[c] for c in values])
+    width = sum(len(label_sets) for *_, label_sets in key)
+    return _Layout(
+        widths=tuple(len(label_sets) for *_, label_sets in key),
+        columns=tuple(per_series),
+        dtypes=tuple(dtypes),
+        codes=np.array(codes, dtype=np.int32).reshape(len(codes), width),
+    )
+
+
 def build_frame(response: Mapping[str, Any], *, model_id: str | None = None, deployment_id: str | None = None) -> pd.DataFrame:
     """One row per (time, metric, series): ``time`` (UTC, the step start), ``metric``, ``series``,
     one column per label key, ``value`` (NaN for null), ``unit``, ``kind``. ``attrs`` keep the context."""
-    descriptors = _descriptors(response)
+    layout = _layout(_layout_key(response))
     values = response.get("metric_values")
     if not isinstance(values, list):
         raise MetricsFormatError("metric_values is missing or not a list")
-    widths = [len(d["label_sets"]) for d in descriptors]
-    matrix = _matrix(values, widths)
+    matrix = _matrix(values, list(layout.widths))
     steps, width = matrix.shape
     try:
-        starts = np.array([v["start_epoch_millis"] for v in values], dtype="int64")
+        starts = np.fromiter(map(operator.itemgetter("start_epoch_millis"), values), dtype=np.int64, count=len(values))
     except (KeyError, TypeError, ValueError):
         raise MetricsFormatError("every value set needs an integer start_epoch_millis") from None
-
-    label_sets = [labels for d in descriptors for labels in d["label_sets"]]
-    metric_codes = np.repeat(np.arange(len(descriptors)), widths)
-    names = [str(d["name"]) for d in descriptors]
-
-    columns: dict[str, list[Any]] = {
-        "metric": [names[c] for c in metric_codes],
-        "series": [series_name(labels) for labels in label_sets],
-    }
-    for key in dict.fromkeys(k for labels in label_sets for k in labels):
-        columns[key] = [labels.get(key) for labels in label_sets]
-    columns["unit"] = [str(d.get("unit_hint") or "UNKNOWN") for d in descriptors for _ in d["label_sets"]]
-    columns["kind"] = [str(d.get("kind") or "UNKNOWN") for d in descriptors for _ in d["label_sets"]]
-    dtypes, codes = [], []
-    for column in columns.values():  # each per-series column as categorical codes, all tiled at once
-        categories = [c for c in dict.fromkeys(column) if c is not None]
-        index = {c: i for i, c in enumerate(categories)}
-        dtypes.append(_categories(tuple(categories)))
-        codes.append([-1 if c is None else index[c] for c in column])
-    tiled = np.tile(np.array(codes, dtype=np.int32).reshape(len(codes), width), (1, steps))
-    categorical = {name: pd.Categorical.from_codes(tiled[i], dtype=dtypes[i], validate=False)
-                   for i, name in enumerate(columns)}
+    tiled = np.tile(layout.codes, (1, steps))
+    categorical = {name: pd.Categorical.from_codes(tiled[i], dtype=layout.dtypes[i], validate=False)
+                   for i, name in enumerate(layout.columns)}
     data: dict[str, Any] = {
         "time": pd.DatetimeIndex(np.repeat(starts, width).astype("datetime64[ms]"), tz="UTC"),
         "metric": categorical.pop("metric"),
@@ -128,12 +163,6 @@ def build_frame(response: Mapping[str, Any], *, model_id: str | None = None, dep
         "deployment_id": deployment_id,
     })
     return frame
-
-
-@functools.lru_cache(maxsize=256)
-def _categories(values: tuple[str, ...]) -> pd.CategoricalDtype:
-    """Metric, series, unit and kind names repeat from fetch to fetch: build each dtype once."""
-    return pd.CategoricalDtype(list(values))
 
 
 def _timestamp(millis: Any) -> pd.Timestamp | None:
