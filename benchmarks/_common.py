@@ -72,15 +72,6 @@ def sandbox_process(*extra: str, token_rate: float = 0) -> Iterator[tuple[str, s
         process.wait(timeout=10)
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def interleaved(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Median seconds per function, running them in turn so drifts in machine load hit all alike."""
     samples: dict[str, list[float]] = {name: [] for name in functions}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .errors import OrqMagicError, ValidationError
-from .magics.cell import CellSyntaxError, interpolate
+from .templates import TemplateError, interpolate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +62,7 @@ def build_requests(frame: pd.DataFrame, *, prompt: str | None, inputs_from: Sequ
         if prompt:
             try:
                 messages.append({"role": "user", "content": interpolate(prompt, row)})
-            except CellSyntaxError as exc:
+            except TemplateError as exc:
                 raise ValidationError(f"{exc} (the prompt's {{{{names}}}} must be columns: {', '.join(columns)})",
                                       field="prompt") from None
         if messages:
@@ -130,9 +130,9 @@ class Progress:
 def _progress_mode(progress: bool | None) -> str | None:
     if progress is False:
         return None
-    from .render.live import _shell_kind
+    from .render.live import shell_kind
 
-    kind = _shell_kind()
+    kind = shell_kind()
     if kind == "kernel":
         return "widget"
     return "text" if progress or kind == "terminal" else None

@@ -12,9 +12,7 @@ import yaml
 
 from orqmagic.clients import OrqClient
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
-if not SPECS.is_dir():  # a clone elsewhere: shared/ sits beside the repository
-    SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"  # ../shared beside the repository
 
 
 def spec(name: str) -> dict:

@@ -16,34 +16,8 @@ class CellSyntaxError(ValueError):
     """A cell or option that cannot be turned into a request."""
 
 
-_PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 ROLE_LINE = re.compile(r"^(system|developer|user|assistant):\s*$", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
-
-
-def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace ``{{name}}`` (or ``{{obj.attr}}``) by the variable's value.
-
-    Nothing else is touched: single braces in code or JSON stay as they are, and
-    ``\\{{name}}`` is written out literally as ``{{name}}``.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        escaped, dotted = match.group(1), match.group(2)
-        if escaped:
-            return match.group(0)[1:]
-        head, *attrs = dotted.split(".")
-        if head not in namespace:
-            raise CellSyntaxError(f"{{{{{dotted}}}}}: no variable named {head!r} in the notebook")
-        value = namespace[head]
-        for attr in attrs:
-            try:
-                value = getattr(value, attr)
-            except AttributeError:
-                raise CellSyntaxError(f"{{{{{dotted}}}}}: {head} has no attribute {attr!r}") from None
-        return str(value)
-
-    return _PLACEHOLDER.sub(replace, text)
 
 
 def parse_chat(text: str) -> list[dict[str, str]]:

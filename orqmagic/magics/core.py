@@ -12,6 +12,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
 from .. import api
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
+from ..templates import interpolate
 from . import cell as cells
 from .errors import CellError
 
@@ -122,7 +123,7 @@ class OrqMagic(Magics):
         ns = self.shell.user_ns
         text = cell.strip()
         if args.interpolate or (args.interpolate is None and self.interpolate):
-            text = cells.interpolate(text, ns)
+            text = interpolate(text, ns)
         fields: dict[str, Any] = {}
         for name in ("inputs", "context", "metadata", "extra_params"):
             value = cells.mapping_option(getattr(args, name), ns, option=f"--{name.replace('_', '-')}")

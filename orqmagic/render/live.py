@@ -146,7 +146,7 @@ def live_view(
     """
     if display is False:
         return NoView()
-    shell = _shell_kind()
+    shell = shell_kind()
     if shell == "kernel":
         return NotebookView(deployment, fmt=fmt, throttle=throttle, footer=footer)
     if shell == "terminal" or display:
@@ -154,7 +154,7 @@ def live_view(
     return NoView()
 
 
-def _shell_kind() -> str | None:
+def shell_kind() -> str | None:
     ipython_module = sys.modules.get("IPython")
     if ipython_module is None:
         return None

@@ -49,6 +49,7 @@ class MetricsPanel(w.VBox):
         self._done = threading.Event()
         self._done.set()
         self._timer: threading.Timer | None = None
+        self._pending_deployment: str | None = None  # to select once the model's deployments are loaded
 
         self.model = w.Dropdown(description="Model", options=[], layout=w.Layout(width="320px"))
         self.deployment = w.Dropdown(description="Deployment", options=[], layout=w.Layout(width="320px"))
@@ -84,7 +85,6 @@ class MetricsPanel(w.VBox):
             self.plot,
             w.Accordion([w.VBox([self.table, self.download])], titles=("Data",), selected_index=None),
         ])
-        self._initial = (model_id, deployment_id)
         if autoload:
             self.load_models(model_id, deployment_id)
             if self.deployment.value:
@@ -133,7 +133,7 @@ class MetricsPanel(w.VBox):
             (f"{d.get('name') or d['id']} · {d.get('status', '?')}" + (" · production" if d.get("is_production") else ""), d["id"])
             for d in deployments
         ]
-        wanted = getattr(self, "_pending_deployment", None)
+        wanted = self._pending_deployment
         ids = [d["id"] for d in deployments]
         production = next((d["id"] for d in deployments if d.get("is_production")), ids[0] if ids else None)
         self.deployment.value = wanted if wanted in ids else production
