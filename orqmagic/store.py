@@ -1,0 +1,189 @@
+"""The local store: one SQLite file for everything that must survive a restart.
+
+Feedback waiting to be sent (the outbox), and later the response cache and
+batch checkpoints, live in one database so that two notebooks, a script and a
+crashed kernel all see the same state. SQLite gives what ad-hoc files cannot:
+transactions, a write-ahead log (readers never block the writer), and a busy
+timeout instead of a lock error when two processes write at once.
+
+Where it lives: ``$ORQMAGIC_HOME/orqmagic.sqlite3``, else the user's data
+directory (``~/.local/share/orqmagic`` on Linux, ``~/Library/Application
+Support/orqmagic`` on macOS, ``%LOCALAPPDATA%\\orqmagic`` on Windows). The
+directory is created private (0700) and the file readable by its owner only.
+
+Schema changes are numbered migrations, applied in order inside one
+``BEGIN IMMEDIATE`` transaction each, with the version kept in
+``PRAGMA user_version``; a second process that opens the store at the same
+moment waits on the lock and then finds the migration already done.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import OrqMagicError
+
+FILENAME = "orqmagic.sqlite3"
+BUSY_TIMEOUT_S = 10.0
+
+
+class StoreError(OrqMagicError):
+    """The local store cannot be opened, read or written (damaged, unwritable, or not a database)."""
+
+
+# (version, what it adds, SQL). Append only: never edit a migration that has shipped.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "outbox: metrics submissions, recorded before they are sent", """
+        CREATE TABLE outbox (
+            submission_id  TEXT PRIMARY KEY,
+            transaction_id TEXT NOT NULL,
+            body           TEXT NOT NULL,            -- the JSON metrics body, as it will be sent
+            status         TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | rejected | damaged
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            created_at     REAL NOT NULL,
+            updated_at     REAL NOT NULL,
+            claimed_by     TEXT,                     -- the sender holding it now (process/thread token)
+            claim_until    REAL,                     -- when that claim lapses, so a dead sender releases it
+            last_error     TEXT
+        );
+        CREATE INDEX outbox_status ON outbox(status, created_at);
+    """),
+]
+
+
+def home() -> Path:
+    """``$ORQMAGIC_HOME``, else the platform's per-user data directory."""
+    if os.environ.get("ORQMAGIC_HOME"):
+        return Path(os.environ["ORQMAGIC_HOME"]).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "orqmagic"
+
+
+def default_path() -> Path:
+    return home() / FILENAME
+
+
+class Store:
+    """A handle on the store file: one SQLite connection per thread, migrations applied on first use.
+
+    Connections are per thread because a ``sqlite3.Connection`` must not be
+    shared across threads mid-transaction; the database file itself is shared
+    by every thread and process.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        self.timeout = timeout
+        self._local = threading.local()
+        self._migrated = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- connections ----------------------------------------------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened (and the schema brought up to date) on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                # Create it private before SQLite does, so no moment exists where others can read it.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with self._lock:
+                if not self._migrated:
+                    migrate(conn)
+                    self._migrated = True
+            return conn
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"the local store at {self.path} cannot be used ({type(exc).__name__}: {exc}); "
+                             f"set ORQMAGIC_HOME to another folder or move the file aside") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken up front, so two writers queue, not fail."""
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"the local store at {self.path} is busy or damaged ({exc})") from None
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' close when they end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def schema_version(self) -> int:
+        return int(self.connection().execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this file has not seen yet; safe when several processes race to do it."""
+    for version, _what, sql in MIGRATIONS:
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= version:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if int(conn.execute("PRAGMA user_version").fetchone()[0]) < version:  # another process may have won
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+_stores: dict[Path, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def default_store() -> Store:
+    """The store at the configured path, one handle per path in this process."""
+    path = default_path()
+    with _stores_lock:
+        if path not in _stores:
+            _stores[path] = Store(path)
+        return _stores[path]
+
+
+__all__ = ["MIGRATIONS", "Store", "StoreError", "default_path", "default_store", "home", "migrate"]
