@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .config import resolve
-from .errors import StreamInterrupted, ValidationError
+from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
 from .render.live import LiveView, live_view
 from .result import InvokeResult
 
@@ -92,7 +92,10 @@ def invoke(
     orq = orq or client("orq", stream_timeout=timeout)
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
-    result = runner(orq, key, fields, view)
+    try:
+        result = runner(orq, key, fields, view)
+    except NotFoundError as exc:
+        raise _suggest_deployment(exc, orq, key) from None
     _last["result"] = result
     if result.interrupted:
         raise KeyboardInterrupt
@@ -101,11 +104,30 @@ def invoke(
     return result
 
 
+def _suggest_deployment(exc: NotFoundError, orq: OrqClient, key: str) -> NotFoundError:
+    """A 404 with the closest deployment keys, when the server did not suggest any itself."""
+    import difflib
+
+    if "did you mean" in exc.server_message.lower():
+        return exc
+    try:
+        keys = [d["key"] for d in orq.list_deployments() if isinstance(d.get("key"), str)]
+    except (OrqMagicError, KeyError, AttributeError):
+        return exc
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+    if not close:
+        return exc
+    hint = " or ".join(repr(c) for c in close)
+    return NotFoundError(f"{exc.server_message.rstrip('.')}. Did you mean {hint}?", service=exc.service,
+                         status_code=exc.status_code, body=exc.body)
+
+
 def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) -> InvokeResult:
     acc = StreamAccumulator()
     started = time.perf_counter()
     first_at: float | None = None
     error: str | None = None
+    failure: StreamInterrupted | None = None
     interrupted = False
     complete = False
     chunks = orq.stream(key, **fields)
@@ -120,7 +142,7 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
     except StreamInterrupted as exc:
         if acc.chunks == 0:
             raise  # nothing arrived: a plain error, no partial answer to show
-        error = str(exc)
+        error, failure = str(exc), exc
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -133,6 +155,9 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
     )
     _last["result"] = result
     view.finish(result)
+    if failure is not None:  # re-raise the specific error (MalformedChunkError, StreamTimeout, ...) with the answer so far
+        failure.partial = result
+        raise failure
     return result
 
 

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 class InvokeResult:
     """What ``%%invoke`` and :func:`orqmagic.invoke` return.
 
+    ``trace_id``/``span_id`` come from orq's ``telemetry``: they link this answer
+    to its trace in orq, and feedback sent for it carries the trace id in its metadata.
     ``complete`` is False when the stream broke or was interrupted; ``text`` then
     holds everything that arrived, and ``error`` says why it stopped.
     """
@@ -20,6 +22,8 @@ class InvokeResult:
     text: str
     deployment: str
     id: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
     model: str | None = None
     provider: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
@@ -55,6 +59,8 @@ class InvokeResult:
             text=acc.text,
             deployment=deployment,
             id=acc.id,
+            trace_id=acc.trace_id,
+            span_id=acc.span_id,
             model=acc.model,
             provider=acc.provider,
             usage=acc.usage or {},
@@ -98,6 +104,8 @@ class InvokeResult:
         meta = dict(metadata or {})
         if comment:
             meta["comment"] = comment
+        if self.trace_id:
+            meta.setdefault("trace_id", self.trace_id)
         extra = self.metrics_fields() if attach_metrics else {}
         return add_metrics(self._require_id(), score=score, metadata=meta or None, **extra)
 
@@ -105,7 +113,8 @@ class InvokeResult:
         """Send this answer's usage and performance (latency, time to first token) to orq."""
         from .api import add_metrics
 
-        return add_metrics(self._require_id(), score=score, **self.metrics_fields())
+        metadata = {"trace_id": self.trace_id} if self.trace_id else None
+        return add_metrics(self._require_id(), score=score, metadata=metadata, **self.metrics_fields())
 
     def metrics_fields(self) -> dict[str, Any]:
         """``usage`` and ``performance`` as the metrics endpoint wants them (what is known)."""

@@ -178,11 +178,11 @@ def test_ctrl_c_stops_the_stream_and_keeps_the_partial_answer(ip, sandbox):
     assert sandbox.streams()[-1]["disconnected"], "the HTTP response was not closed on Ctrl-C"
 
 
-def test_orq_status_shows_keys_only_as_present(ip, sandbox, monkeypatch):
+def test_orq_status_says_where_keys_come_from_never_the_key(ip, sandbox, monkeypatch):
     monkeypatch.setenv("ORQ_API_KEY", "sk-canary-status-123")
     status = ip.run_line_magic("orq", "status")
     text = repr(status) + status._repr_markdown_()
-    assert "canary" not in text and "present" in text
+    assert "canary" not in text and "set ($ORQ_API_KEY)" in text
 
 
 def test_orq_sandbox_points_everything_at_the_local_sandbox(ip, monkeypatch):
