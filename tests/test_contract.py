@@ -1,4 +1,4 @@
-"""Sandbox responses and client requests validate against the seeds' OpenAPI (../shared/specs)."""
+"""Sandbox responses and client requests validate against the seeds' OpenAPI (vendored in tests/specs)."""
 
 import json
 import time
@@ -12,7 +12,7 @@ import yaml
 
 from orqmagic.clients import OrqClient
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"  # ../shared beside the repository
+SPECS = Path(__file__).resolve().parent / "specs"  # vendored copies: the suite needs nothing outside the repo
 
 
 def spec(name: str) -> dict:
@@ -23,8 +23,10 @@ def schema_for(document: dict, schema: dict) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator({**schema, "components": document.get("components", {})})
 
 
-def test_specs_are_present():
-    assert (SPECS / "orq-stream-deployment.openapi.yaml").is_file(), f"expected ../shared/specs at {SPECS}"
+def test_specs_are_vendored():
+    assert sorted(p.name for p in SPECS.glob("*.yaml")) == [
+        "baseten-deployment-metrics.openapi.yaml", "orq-add-deployment-metrics.openapi.yaml",
+        "orq-stream-deployment.openapi.yaml"]
 
 
 @pytest.mark.parametrize(
@@ -93,3 +95,14 @@ def test_baseten_metrics_responses_match_the_spec(baseten, mode):
     validator.validate(response)
     for value_set in response["metric_values"]:
         assert [len(v) for v in value_set["values"]] == [len(d["label_sets"]) for d in response["metric_descriptors"]]
+
+
+@pytest.mark.parametrize("key", ["support-bot", "reasoner", "weather-agent", "rag-bot"])
+def test_invoke_answers_have_the_stream_chunk_shape(orq, key):
+    """The invoke answer is a final chunk (seed 001 lists its fields; telemetry as in the stream spec)."""
+    document = spec("orq-stream-deployment.openapi.yaml")
+    operation = document["paths"]["/v2/deployments/stream"]["post"]
+    chunk_schema = schema_for(document, operation["responses"]["200"]["content"]["text/event-stream"]["schema"])
+    answer = orq.invoke(key, messages=[{"role": "user", "content": "Weather in Paris?"}], include_retrievals=True)
+    chunk_schema.validate(answer)
+    assert answer["is_final"] and set(answer["telemetry"]) == {"trace_id", "span_id"}
