@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         sock.bind((args.host, args.port))
     except OSError as exc:
         parser.error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    sock.listen(128)  # connections made as soon as the banner is printed wait in the backlog, not refused
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{port}"
