@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from .app import endpoint, error_response, read_json
 from .faults import Faults
+from .schema import Validator, describe
 from .state import SandboxState
 
 DEPLOYMENTS: dict[str, dict[str, str]] = {
@@ -43,22 +44,14 @@ def new_ulid() -> str:
 
 
 @cache
-def _validator(name: str) -> Any:
-    import jsonschema
-
+def _validator(name: str) -> Validator:
     schema = json.loads(resources.files(__package__).joinpath(f"schemas/{name}.json").read_text())
-    return jsonschema.Draft202012Validator(schema)
+    return Validator(schema)
 
 
 def schema_error(name: str, body: Any) -> str | None:
     """The clearest schema violation of ``body``, as one line, or ``None``."""
-    import jsonschema
-
-    error = jsonschema.exceptions.best_match(_validator(name).iter_errors(body))
-    if error is None:
-        return None
-    where = ".".join(str(p) for p in error.absolute_path) or "body"
-    return f"{where}: {error.message[:200]}"
+    return describe(_validator(name).error(body))
 
 
 # -- answers -----------------------------------------------------------------------
