@@ -102,7 +102,7 @@ class OrqMagic(Magics):
 
             %invoke summarizer --inputs text=report -o summary
 
-            %%invoke support-bot --inputs customer=name tier=gold --chat
+            %%invoke support-bot --inputs customer=name tier=gold --chat --interpolate
             system:
             You are terse.
             user:
