@@ -107,3 +107,17 @@ def test_galtea_sdk_creates_lists_and_gets_a_metric(galtea_sdk):
     assert created.id in [m.id for m in listed]
     fetched = galtea_sdk.metrics.get(created.id)
     assert (fetched.name, fetched.evaluation_params, fetched.legacy_at) == ("SDK faithfulness", ["input", "actualOutput"], None)
+
+
+def test_orq_sdk_reads_the_sandbox_errors(sandbox):
+    orq_ai_sdk = _sdk("orq_ai_sdk")
+    from orq_ai_sdk import models
+
+    with orq_ai_sdk.Orq(api_key="wrong-key", server_url=sandbox.url) as wrong:
+        with pytest.raises(models.ErrorResponse) as caught:
+            wrong.deployments.invoke(key="support-bot", messages=ASK)
+    assert caught.value.data.message == "Invalid or missing API key"
+    with orq_ai_sdk.Orq(api_key=sandbox.key, server_url=sandbox.url) as orq:
+        with pytest.raises(models.APIDefaultError) as caught:
+            orq.deployments.invoke(key="suport-bot", messages=ASK)
+    assert caught.value.status_code == 404 and "Did you mean 'support-bot'?" in caught.value.body
