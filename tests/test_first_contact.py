@@ -158,3 +158,10 @@ def test_wheel_ships_py_typed_and_the_license(tmp_path):
     assert "orqmagic/py.typed" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+def test_baseten_404s_suggest_close_ids(baseten):
+    with pytest.raises(NotFoundError, match=r"Model llama-caht not found\. Did you mean 'llama-chat'\?"):
+        baseten.list_deployments("llama-caht")
+    with pytest.raises(NotFoundError, match=r"Deployment prod-v2 of model llama-chat not found\. Did you mean 'prod-v3'\?"):
+        baseten.deployment_metrics("llama-chat", "prod-v2", ["baseten_replicas_active"], mode="CURRENT")

@@ -46,7 +46,7 @@ def baseten_sdk(sandbox):
 @pytest.fixture
 def galtea_sdk(sandbox):
     galtea = _sdk("galtea")
-    return galtea.Galtea(api_key=sandbox.key, base_url=sandbox.url, suppress_updatable_version_message=True)
+    return galtea.Galtea(api_key=sandbox.key, base_url=sandbox.url)
 
 
 @pytest.mark.parametrize("key", DEPLOYMENTS)
@@ -113,11 +113,16 @@ def test_orq_sdk_reads_the_sandbox_errors(sandbox):
     orq_ai_sdk = _sdk("orq_ai_sdk")
     from orq_ai_sdk import models
 
-    with orq_ai_sdk.Orq(api_key="wrong-key", server_url=sandbox.url) as wrong:
-        with pytest.raises(models.ErrorResponse) as caught:
-            wrong.deployments.invoke(key="support-bot", messages=ASK)
+    with orq_ai_sdk.Orq(api_key="wrong-key", server_url=sandbox.url) as wrong, pytest.raises(models.ErrorResponse) as caught:
+        wrong.deployments.invoke(key="support-bot", messages=ASK)
     assert caught.value.data.message == "Invalid or missing API key"
-    with orq_ai_sdk.Orq(api_key=sandbox.key, server_url=sandbox.url) as orq:
-        with pytest.raises(models.APIDefaultError) as caught:
-            orq.deployments.invoke(key="suport-bot", messages=ASK)
+    with orq_ai_sdk.Orq(api_key=sandbox.key, server_url=sandbox.url) as orq, pytest.raises(models.APIDefaultError) as caught:
+        orq.deployments.invoke(key="suport-bot", messages=ASK)
     assert caught.value.status_code == 404 and "Did you mean 'support-bot'?" in caught.value.body
+
+
+def test_galtea_sdk_starts_quietly_on_the_sandbox(sandbox, capsys):
+    galtea = _sdk("galtea")
+    galtea.Galtea(api_key=sandbox.key, base_url=sandbox.url)  # asks GET /minimum-sdk-version first
+    assert "error" not in capsys.readouterr().out.lower()
+    assert any(r["path"] == "/minimum-sdk-version" and r["status"] == 200 for r in sandbox.requests())

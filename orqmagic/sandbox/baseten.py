@@ -7,6 +7,7 @@ windows meet cleanly.
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
 import zlib
@@ -104,6 +105,11 @@ def series_value(deployment: str, metric: str, series: int, t_ms: int, step: int
     return round(level, 3) if base < 10 else round(level)
 
 
+def _did_you_mean(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f". Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
 def _applies(model: dict[str, Any], needs: str) -> bool:
     return not needs or needs in model["features"]
 
@@ -117,7 +123,7 @@ async def list_models(request: Request, state: SandboxState, faults: Faults) -> 
 async def list_deployments(request: Request, state: SandboxState, faults: Faults) -> Response:
     model_id = request.path_params["model_id"]
     if model_id not in DEPLOYMENTS:
-        return error_response("baseten", 404, f"Model {model_id} not found")
+        return error_response("baseten", 404, f"Model {model_id} not found{_did_you_mean(model_id, DEPLOYMENTS)}")
     model = next(m for m in MODELS if m["id"] == model_id)
     return JSONResponse({"deployments": [
         {**d, "model_id": model_id, "instance_type_name": model["instance_type_name"],
@@ -133,8 +139,11 @@ def _int_param(request: Request, name: str) -> int | None:
 async def metrics(request: Request, state: SandboxState, faults: Faults) -> Response:
     model_id, deployment_id = request.path_params["model_id"], request.path_params["deployment_id"]
     model = next((m for m in MODELS if m["id"] == model_id), None)
-    if model is None or deployment_id not in {d["id"] for d in DEPLOYMENTS[model_id]}:
-        return error_response("baseten", 404, f"Deployment {deployment_id} of model {model_id} not found")
+    if model is None:
+        return error_response("baseten", 404, f"Model {model_id} not found{_did_you_mean(model_id, DEPLOYMENTS)}")
+    if deployment_id not in {d["id"] for d in DEPLOYMENTS[model_id]}:
+        hint = _did_you_mean(deployment_id, [d["id"] for d in DEPLOYMENTS[model_id]])
+        return error_response("baseten", 404, f"Deployment {deployment_id} of model {model_id} not found{hint}")
     mode = request.query_params.get("mode", "CURRENT")
     if mode not in ("CURRENT", "SUMMARY", "SERIES"):
         return error_response("baseten", 400, f"mode must be CURRENT, SUMMARY or SERIES, not {mode!r}")
