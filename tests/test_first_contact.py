@@ -165,3 +165,17 @@ def test_baseten_404s_suggest_close_ids(baseten):
         baseten.list_deployments("llama-caht")
     with pytest.raises(NotFoundError, match=r"Deployment prod-v2 of model llama-chat not found\. Did you mean 'prod-v3'\?"):
         baseten.deployment_metrics("llama-chat", "prod-v2", ["baseten_replicas_active"], mode="CURRENT")
+
+
+@pytest.mark.parametrize(("line", "kept"), [
+    ("status   # where calls go", "status"),
+    ("# only a comment", ""),
+    ("support-bot --mock 'issue #4' -o a  # why", "support-bot --mock 'issue #4' -o a"),
+    ('support-bot --mock "say \'#1\'" # c', 'support-bot --mock "say \'#1\'"'),
+    ("support-bot --metadata tag=a#b", "support-bot --metadata tag=a#b"),
+    ("support-bot", "support-bot"),
+])
+def test_strip_comment_keeps_hashes_inside_quotes_and_words(line, kept):
+    from orqmagic.magics.core import strip_comment
+
+    assert strip_comment(line) == kept
