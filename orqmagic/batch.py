@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .clients.orq import deployment_body
 from .concurrent import RowSender, run_in_worker
 from .errors import ValidationError
-from .run_store import RESULT_COLUMNS, Run, results_frame  # noqa: F401  (RESULT_COLUMNS is re-exported)
+from .run_store import RESULT_COLUMNS, Recorder, Run, results_frame  # noqa: F401  (RESULT_COLUMNS is re-exported)
 from .templates import TemplateError, interpolate
 
 if TYPE_CHECKING:
@@ -221,11 +221,16 @@ def invoke_many(
                       overwrite=overwrite) if run is not None else None
     done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
     tracker = Progress(len(slots), _progress_mode(progress), resumed=len(slots) - len(todo))
+    recorder = Recorder(stored) if stored is not None else None
     batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
-                   base_url=config.base_url, run=stored)
+                      base_url=config.base_url, run=recorder)
     batch.results = done
     started = time.perf_counter()
-    interrupted = run_in_worker(batch)
+    try:
+        interrupted = run_in_worker(batch)
+    finally:
+        if recorder is not None:
+            recorder.close()  # every finished row is in the store before we return
     finished = [i for i, r in enumerate(batch.results) if r is not None]
     out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished], trials=trials,
                         extra=["cached"] if cache else [])

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .batch import Progress
     from .cache import ResponseCache
     from .clients import AsyncOrqClient
-    from .run_store import Run
+    from .run_store import Recorder
 
 
 class RowSender:
@@ -33,7 +33,7 @@ class RowSender:
 
     def __init__(self, key: str, requests: list[dict[str, Any]], slots: list[tuple[int, int]], todo: list[int],
                  concurrency: int, client_factory: Callable[[], Any], progress: Progress, *,
-                 cache: ResponseCache | None = None, base_url: str = "", run: Run | None = None) -> None:
+                 cache: ResponseCache | None = None, base_url: str = "", run: Recorder | None = None) -> None:
         self.key, self.requests, self.slots, self.todo, self.concurrency = key, requests, slots, todo, concurrency
         self.results: list[dict[str, Any] | None] = [None] * len(slots)
         self._client_factory = client_factory

@@ -1,9 +1,10 @@
 """Named batch runs in the local store: every row recorded as it finishes, so a run can resume.
 
 ``invoke_many(..., run="NAME")`` opens (or creates) a :class:`Run`. Each finished
-row is one ``INSERT`` that commits on its own, so a Ctrl-C, a kernel restart or a
-killed process loses at most the rows still in flight, and those are simply sent
-again on resume: a row is either recorded or re-sent, never both. A run remembers
+row is handed to a :class:`Recorder` that commits it (with any others finished
+meanwhile) in one transaction, so a Ctrl-C, a kernel restart or a killed process
+loses at most the rows in flight or queued, and those are simply sent again on
+resume: a row is either recorded or re-sent, never both. A run remembers
 its deployment and a fingerprint of the prompt and every row's request; calling it
 again with other ones is refused (``overwrite=True`` starts it afresh), because
 mixing answers to different questions under one name would make its summary lie.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -67,10 +70,63 @@ class Run:
         return {(r["row"], r["trial"]): json.loads(r["result"]) for r in rows}
 
     def record(self, row: int, trial: int, result: dict[str, Any]) -> None:
-        """Record one finished row; one statement, committed at once (autocommit)."""
-        self.store.connection().execute(
-            "INSERT OR REPLACE INTO run_rows (run, row, trial, failed, result, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (self.name, row, trial, int(result.get("error") is not None), json.dumps(result, default=str), time.time()))
+        """Record one finished row, committed at once."""
+        self.record_many([(row, trial, result)])
+
+    def record_many(self, items: Sequence[tuple[int, int, dict[str, Any]]]) -> None:
+        """Record finished rows in one transaction: all of them or none."""
+        now = time.time()
+        values = [(self.name, row, trial, int(result.get("error") is not None), json.dumps(result, default=str), now)
+                  for row, trial, result in items]
+        with self.store.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO run_rows (run, row, trial, failed, result, recorded_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", values)
+
+
+class Recorder:
+    """Records finished rows from a thread of its own, as many per transaction as have queued up.
+
+    The batch's event loop only puts a row on a queue, so checkpointing never
+    stalls the streams. A row finished but not yet written when the process is
+    killed is simply not recorded, and is sent again on resume. ``close`` writes
+    what is queued and re-raises a write error, if there was one.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self._queue: queue.SimpleQueue[tuple[int, int, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="orqmagic-recorder", daemon=True)
+        self._thread.start()
+
+    def record(self, row: int, trial: int, result: dict[str, Any]) -> None:
+        self._queue.put((row, trial, result))
+
+    def _drain(self) -> None:
+        done = False
+        while not done:
+            items = [self._queue.get()]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            done = None in items
+            rows = [item for item in items if item is not None]
+            if rows and self._error is None:
+                try:
+                    self._run.record_many(rows)
+                except BaseException as exc:  # surfaced by close(), in the caller's thread
+                    self._error = exc
+        self._run.store.close()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        finished = threading.Event()
+        threading.Thread(target=lambda: (self._thread.join(), finished.set()), daemon=True).start()
+        finished.wait()  # an Event, not join(): a Ctrl-C inside join() can misreport the thread (gh-90882)
+        if self._error is not None:
+            raise self._error
 
 
 def plan(slots: Sequence[tuple[int, int]], recorded: dict[tuple[int, int], dict[str, Any]], *,
@@ -157,4 +213,4 @@ def load_run(name: str, store: Store | None = None) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["RESULT_COLUMNS", "Run", "fingerprint", "load_run", "plan", "results_frame", "runs"]
+__all__ = ["RESULT_COLUMNS", "Recorder", "Run", "fingerprint", "load_run", "plan", "results_frame", "runs"]

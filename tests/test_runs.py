@@ -82,18 +82,19 @@ def test_a_run_name_is_refused_for_other_questions(sandbox_env, sandbox, questio
 
 def test_ctrl_c_keeps_every_finished_row_and_resume_sends_the_rest(sandbox_env, sandbox, monkeypatch):
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(20)]})
-    original = Run.record
+    original = Run.record_many
     count = {"n": 0}
 
-    def record_then_interrupt(self, row, trial, result):
-        original(self, row, trial, result)
-        count["n"] += 1
-        if count["n"] == 3:
+    def record_then_interrupt(self, items):
+        original(self, items)
+        count["n"] += len(items)
+        if count["n"] >= 3 and not count.get("pressed"):
+            count["pressed"] = True
             _thread.interrupt_main()  # as if Ctrl-C was pressed once three rows are recorded
 
-    monkeypatch.setattr(Run, "record", record_then_interrupt)
+    monkeypatch.setattr(Run, "record_many", record_then_interrupt)
     first = orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="ctrl-c", progress=False)
-    monkeypatch.setattr(Run, "record", original)
+    monkeypatch.setattr(Run, "record_many", original)
     assert first.attrs["interrupted"] is True
     recorded = Run("ctrl-c", default_store()).recorded()
     assert 3 <= len(recorded) < 20 and len(first) == len(recorded)
