@@ -20,14 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import ValidationError
-from .store import Store, default_store
+from .store import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,9 +111,13 @@ class CachedCall:
         self.hit = cache.get(self.key)
 
     def save(self, chunks: list[dict[str, Any]], *, latency_ms: float | None, ttft_ms: float | None) -> None:
-        self.cache.put(self.key, deployment=self.body["key"], host=self.host, trial=self.trial,
-                       streamed=bool(self.body.get("stream")), label=_label(self.body), chunks=chunks,
-                       latency_ms=latency_ms, ttft_ms=ttft_ms)
+        """Store the answer; a store that cannot be written costs the cache entry, never the answer."""
+        try:
+            self.cache.put(self.key, deployment=self.body["key"], host=self.host, trial=self.trial,
+                           streamed=bool(self.body.get("stream")), label=_label(self.body), chunks=chunks,
+                           latency_ms=latency_ms, ttft_ms=ttft_ms)
+        except (StoreError, sqlite3.Error) as exc:
+            warnings.warn(f"the answer was not cached: {exc}", RuntimeWarning, stacklevel=2)
 
 
 class ResponseCache:

@@ -185,3 +185,16 @@ def test_cache_magics(ip, sandbox):
 def test_the_store_path_follows_orqmagic_home(sandbox_env, tmp_path):
     assert default_store().path == tmp_path / "home" / "orqmagic.sqlite3"
     assert os.environ["ORQMAGIC_HOME"] == str(tmp_path / "home")
+
+
+def test_a_store_that_cannot_be_written_costs_the_entry_not_the_answer(sandbox_env, monkeypatch):
+    from orqmagic.cache import ResponseCache
+    from orqmagic.store import StoreError
+
+    def broken(self, *args, **kwargs):
+        raise StoreError("the local store at /x is busy or damaged (disk I/O error)")
+
+    monkeypatch.setattr(ResponseCache, "put", broken)
+    with pytest.warns(RuntimeWarning, match="the answer was not cached: the local store"):
+        result = orqmagic.invoke("support-bot", "Hello", cache=True, display=False)
+    assert result.complete and result.text and not result.cached
