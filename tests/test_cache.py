@@ -164,9 +164,11 @@ def test_batch_cache(sandbox_env, sandbox):
 
 def test_cache_magics(ip, sandbox):
     mark = len(sandbox.requests())
-    ip.run_cell_magic("invoke", "support-bot --cache -o a", "What is a webhook?")
-    ip.run_cell_magic("invoke", "support-bot --cache -o b", "What is a webhook?")
-    assert sent(sandbox, mark) == 1 and ip.user_ns["b"].cached and ip.user_ns["_"] is ip.user_ns["b"]
+    ip.run_cell_magic("invoke", "support-bot --cache -o cache_first", "What is a webhook?")
+    ip.run_cell_magic("invoke", "support-bot --cache -o cache_second", "What is a webhook?")
+    second = ip.user_ns.pop("cache_second")
+    assert not ip.user_ns.pop("cache_first").cached
+    assert sent(sandbox, mark) == 1 and second.cached and ip.user_ns["_"] is second
     ip.run_line_magic("config", "OrqMagic.cache = True")
     ip.run_cell_magic("invoke", "support-bot", "What is a webhook?")
     assert ip.user_ns["_"].cached and sent(sandbox, mark) == 1

@@ -236,6 +236,8 @@ def test_run_magics(ip, sandbox):
     with pytest.raises(UsageError, match="go with --over"):
         ip.run_cell_magic("invoke", "support-bot --run nb", "Hello")
     assert list(ip.run_line_magic("orq", "runs")["name"]) == ["nb"]
+    for name in ("cases", "results", "again", "fresh"):
+        ip.user_ns.pop(name, None)
 
 
 def test_statistics():
