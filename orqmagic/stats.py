@@ -109,12 +109,14 @@ def evaluation(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] 
     With trials, each row's trials are averaged first and the interval is taken
     over rows, because trials of one row are not independent samples.
     """
+    import pandas as pd
+
     ok = results[results["error"].isna()] if "error" in results else results
     out: dict[str, Any] = {}
     for metric in METRICS:
         if metric not in ok or not len(ok):
             continue
-        values = ok[metric].astype(float)
+        values = pd.to_numeric(ok[metric], errors="coerce")  # a score column may hold blanks
         per_row = values.groupby(level=0).mean() if "trial" in ok else values
         mean, low, high = mean_ci(per_row)
         out.update({f"{metric}_mean": mean, f"{metric}_ci95_low": low, f"{metric}_ci95_high": high})

@@ -173,6 +173,10 @@ def test_trials_send_every_row_n_times_and_summarize_gives_intervals(sandbox_env
         per_row = results[metric].groupby(level=0).mean()
         assert mean == pytest.approx(per_row.mean())
     assert summary["trials"] == 3 and summary["agreement"] == 1.0  # the sandbox answers a prompt the same way
+    results["score"] = [60, 80, 70] * 5 + [None, None, None]  # a human score per trial; one case unscored
+    scored = orqmagic.summarize(results)
+    mean, low, high = mean_ci([70] * 5)
+    assert (scored["score_mean"], scored["score_ci95_low"], scored["score_ci95_high"]) == (mean, low, high) == (70, 70, 70)
 
 
 def test_totals_and_estimated_cost(sandbox_env, questions):
