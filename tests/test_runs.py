@@ -93,7 +93,9 @@ def test_ctrl_c_keeps_every_finished_row_and_resume_sends_the_rest(sandbox_env, 
             _thread.interrupt_main()  # as if Ctrl-C was pressed once three rows are recorded
 
     monkeypatch.setattr(Run, "record_many", record_then_interrupt)
+    sandbox.set_faults("latency_ms=50")  # so the batch is still running when the interrupt lands
     first = orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="ctrl-c", progress=False)
+    sandbox.set_faults(None)
     monkeypatch.setattr(Run, "record_many", original)
     assert first.attrs["interrupted"] is True
     recorded = Run("ctrl-c", default_store()).recorded()
@@ -112,7 +114,7 @@ import orqmagic
 from orqmagic import Sandbox
 
 with Sandbox(token_rate=0) as sb:  # its own sandbox: nothing it sent can reach the parent's after the kill
-    sb.set_faults("latency_ms=40")
+    sb.set_faults("latency_ms=60")
     os.environ.update(ORQ_BASE_URL=sb.url, ORQ_API_KEY=sb.key)
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(ROWS)]})
     orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="killed", progress=False)
