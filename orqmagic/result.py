@@ -16,7 +16,9 @@ class InvokeResult:
     ``trace_id``/``span_id`` come from orq's ``telemetry``: they link this answer
     to its trace in orq, and feedback sent for it carries the trace id in its metadata.
     ``complete`` is False when the stream broke or was interrupted; ``text`` then
-    holds everything that arrived, and ``error`` says why it stopped.
+    holds everything that arrived, and ``error`` says why it stopped. ``cached``
+    is True when the answer was replayed from the response cache; its timings
+    are then those of the original call.
     """
 
     text: str
@@ -40,6 +42,8 @@ class InvokeResult:
     chunks: int = 0
     streamed: bool = True
     sandbox: bool = False
+    cached: bool = False  # replayed from the response cache (cache=True), not fetched now
+    cached_at: float | None = None  # when the cached answer was first received (epoch seconds)
 
     @classmethod
     def from_accumulator(
