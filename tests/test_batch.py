@@ -79,8 +79,8 @@ def test_ctrl_c_returns_the_rows_finished_so_far(sandbox_env, sandbox, monkeypat
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(40)]})
     update = Progress.update
 
-    def first_row_done_then_ctrl_c(self, failed):
-        update(self, failed)
+    def first_row_done_then_ctrl_c(self, *args, **kwargs):
+        update(self, *args, **kwargs)
         if self.done == 1:
             sandbox.set_faults("first_byte_ms=600000")  # later rows hang until the batch is cancelled
             _thread.interrupt_main()
