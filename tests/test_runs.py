@@ -90,10 +90,11 @@ def test_ctrl_c_keeps_every_finished_row_and_resume_sends_the_rest(sandbox_env, 
         count["n"] += len(items)
         if count["n"] >= 3 and not count.get("pressed"):
             count["pressed"] = True
+            sandbox.set_faults("first_byte_ms=600000")  # streams started from now on hang until cancelled
             _thread.interrupt_main()  # as if Ctrl-C was pressed once three rows are recorded
 
     monkeypatch.setattr(Run, "record_many", record_then_interrupt)
-    sandbox.set_faults("latency_ms=50")  # so the batch is still running when the interrupt lands
+    sandbox.set_faults("latency_ms=50")
     first = orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="ctrl-c", progress=False)
     sandbox.set_faults(None)
     monkeypatch.setattr(Run, "record_many", original)
