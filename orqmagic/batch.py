@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .aio import run_in_worker
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .errors import OrqMagicError, ValidationError
@@ -184,32 +184,6 @@ class _Batch:
             self._progress.update(failed=error is not None)
 
 
-def _run_in_worker(batch: _Batch) -> bool:
-    """Run the batch loop in a thread; return True if Ctrl-C interrupted it."""
-    loop = asyncio.new_event_loop()
-    task = loop.create_task(batch.run())
-
-    def target() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    worker = threading.Thread(target=target, name="orqmagic-batch", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-    except KeyboardInterrupt:
-        loop.call_soon_threadsafe(task.cancel)
-        worker.join()
-        return True
-    return False
-
-
 def invoke_many(
     key: str,
     rows: Any,
@@ -260,7 +234,7 @@ def invoke_many(
     tracker = Progress(len(requests), _progress_mode(progress))
     batch = _Batch(key, requests, concurrency, factory, tracker)
     started = time.perf_counter()
-    interrupted = _run_in_worker(batch)
+    interrupted = run_in_worker(batch.run(), name="orqmagic-batch")
     tracker.close(interrupted)
     finished = [i for i, r in enumerate(batch.results) if r is not None]
     results = pd.DataFrame([batch.results[i] for i in finished], columns=RESULT_COLUMNS, index=finished)

@@ -14,7 +14,7 @@ from .. import api
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
 from ..templates import interpolate
 from . import cell as cells
-from .errors import CellError
+from .errors import CellError, CellInterrupted
 
 
 def parse_line(magic: Any, line: str) -> Any:
@@ -45,7 +45,8 @@ class OrqMagic(Magics):
     # -- %%invoke ---------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("key", nargs="?", help="Deployment key (default: %%config OrqMagic.deployment). Put it first.")
+    @argument("keys", nargs="*", metavar="KEY", help="Deployment key (default: %%config OrqMagic.deployment). Put it first; "
+              "two or more keys compare their answers side by side.")
     @argument("-o", "--out", metavar="VAR", help="Store the InvokeResult (or the batch DataFrame) in VAR.")
     @argument("--inputs", nargs="+", metavar="K=V", help="Prompt variables: key=value pairs (a value naming a variable takes its value) or one dict variable.")
     @argument("--context", nargs="+", metavar="K=V", help="Routing context: key=value pairs or a dict variable.")
@@ -67,7 +68,8 @@ class OrqMagic(Magics):
     @argument("--format", choices=["markdown", "text", "json"], help="How the answer is shown.")
     @argument("--feedback", action="store_true", default=None, help="Show a feedback bar under the answer.")
     @argument("--over", metavar="DF", help="Run the cell as a {{column}} template over every row of DataFrame DF.")
-    @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over.")
+    @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over or a comparison.")
+    @argument("--variants", metavar="VAR", help="Compare variants side by side: a dict variable, label -> request fields.")
     @line_cell_magic
     def invoke(self, line: str, cell: str | None = None) -> None:
         """Send the cell to an orq.ai deployment and stream the answer into the notebook.
@@ -90,7 +92,9 @@ class OrqMagic(Magics):
         """
         args = parse_line(self.invoke, line)
         cell = cell or ""
-        key = args.key or self.deployment
+        if len(args.keys) > 1 or args.variants:
+            return self._invoke_compare(args, cell)
+        key = args.keys[0] if args.keys else self.deployment
         if not key:
             raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
         if args.over:
@@ -157,6 +161,45 @@ class OrqMagic(Magics):
                 "the cell is empty: write a prompt under %%invoke, or pass --inputs, --messages or --mock"
             )
         return fields
+
+    def _invoke_compare(self, args: Any, cell: str) -> None:
+        """Several keys or ``--variants``: the same cell and options for every column, side by side."""
+        from ..comparison import compare
+
+        keys = args.keys or ([self.deployment] if self.deployment else [])
+        if not keys:
+            raise UsageError("name a deployment for the variants: %%invoke KEY --variants VAR")
+        if args.over:
+            raise UsageError("--over runs one deployment over many rows; compare deployments without it")
+        variants = None
+        try:
+            if args.variants:
+                variants = cells.literal_or_variable(args.variants, self.shell.user_ns, option="--variants")
+            request = self._request(args, cell)
+        except (cells.CellSyntaxError, ValidationError) as exc:
+            raise UsageError(str(exc)) from None
+        if args.concurrency is not None and args.concurrency < 1:
+            raise UsageError("--concurrency must be 1 or more")
+        try:
+            comparison = compare(
+                keys, variants=variants, stream=self.stream and not args.no_stream, fmt=args.format or self.format,
+                throttle=self.throttle, footer=self.footer, timeout=self.timeout,
+                concurrency=args.concurrency or self.concurrency, **request,
+            )
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        self._store(args.out, comparison)
+        if comparison.interrupted:
+            where = f" in {args.out}" if args.out else ""
+            raise CellInterrupted(f"interrupted: every stream stopped, partial answers kept{where}")
+        if all(r.error for r in comparison.results.values()):
+            self._fail(OrqMagicError(f"every column failed; first: {next(iter(comparison.results.values())).error}"))
+        if args.feedback or (args.feedback is None and self.feedback):
+            from IPython.display import display
+
+            from ..widgets.prefer import PreferBar
+
+            display(PreferBar(comparison))
 
     def _invoke_over(self, key: str, args: Any, cell: str) -> None:
         from ..batch import invoke_many

@@ -1,0 +1,353 @@
+"""Side by side: one prompt sent to several deployments (or variants of one), streamed in columns at once.
+
+The columns run concurrently on the async client in a worker thread's loop (the
+same runner as batch runs), so the wall time is that of the slowest column. The
+caller's thread draws the live view and receives Ctrl-C, which stops every
+stream and keeps what each column had received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import inspect
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .aio import run_in_worker
+from .clients.accumulator import StreamAccumulator
+from .clients.orq import deployment_body, metrics_body
+from .errors import NotFoundError, OrqMagicError, ValidationError
+from .render.diff import TextDiff
+from .result import InvokeResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .clients import AsyncOrqClient
+
+#: Request fields a variant may set, besides the deployment_body fields.
+_MESSAGE_FIELDS = ("prompt", "system", "messages")
+#: Dict fields a variant merges into the shared ones (a variant's temperature keeps the shared max_tokens).
+_MERGED_FIELDS = ("inputs", "context", "metadata", "extra_params", "invoke_options")
+_BODY_FIELDS = frozenset(inspect.signature(deployment_body).parameters) - {"key", "stream"}
+FRAME_COLUMNS = ["label", "deployment", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
+                 "finish_reason", "error", "id", "trace_id"]
+
+
+@dataclass
+class Column:
+    """One column while it runs: what it sends, what has arrived, and its result once it ends."""
+
+    label: str
+    deployment: str
+    request: dict[str, Any]
+    acc: StreamAccumulator = field(default_factory=StreamAccumulator)
+    result: InvokeResult | None = None
+    not_found: bool = False
+
+
+def _did_you_mean(word: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def plan(keys: Sequence[str] | str, prompt: str | None, variants: Mapping[str, Mapping[str, Any]] | None,
+         fields: dict[str, Any]) -> list[Column]:
+    """The columns of a comparison, each request checked; raises ValidationError before anything is sent."""
+    from .api import build_messages
+
+    if isinstance(keys, str):
+        keys = [keys]
+    if not isinstance(keys, Sequence) or not keys or not all(isinstance(k, str) and k.strip() for k in keys):
+        raise ValidationError("give the deployment keys to compare as a list of strings", field="keys")
+    if variants is not None:
+        if not isinstance(variants, Mapping) or not variants:
+            raise ValidationError("variants must be a dict: label -> request fields", field="variants")
+        for label, variant in variants.items():
+            if not isinstance(label, str) or not label:
+                raise ValidationError(f"variant labels must be non-empty strings, got {label!r}", field="variants")
+            if not isinstance(variant, Mapping):
+                raise ValidationError(f"variant {label!r} must be a dict of request fields", field="variants")
+            unknown = [k for k in variant if k not in _BODY_FIELDS and k not in _MESSAGE_FIELDS]
+            if unknown:
+                known = sorted(_BODY_FIELDS | set(_MESSAGE_FIELDS))
+                hint = _did_you_mean(unknown[0], known) or "; provider parameters such as temperature go in extra_params"
+                raise ValidationError(f"variant {label!r}: unknown field {unknown[0]!r}{hint}", field="variants")
+    shared = {"prompt": prompt, **fields}
+    specs: list[tuple[str, str, dict[str, Any]]] = []
+    for key in keys:
+        for label, variant in (variants or {None: {}}).items():
+            name = key if label is None else (label if len(keys) == 1 else f"{key} · {label}")
+            specs.append((name, key.strip(), _merge(shared, variant)))
+    if len(specs) < 2:
+        raise ValidationError("a comparison needs two or more columns: name more deployments or give variants",
+                              field="keys")
+    columns, seen = [], set()
+    for name, key, request in specs:
+        label, n = name, 2
+        while label in seen:  # the same key twice: a second run of it, told apart
+            label, n = f"{name} #{n}", n + 1
+        seen.add(label)
+        where = f"column {label!r}: "
+        try:
+            message_fields = {k: request.pop(k, None) for k in _MESSAGE_FIELDS}
+            messages = build_messages(message_fields["prompt"], system=message_fields["system"],
+                                      messages=message_fields["messages"])
+            if messages is not None:
+                request["messages"] = messages
+            if not request.get("messages") and not request.get("inputs") and "mock_response" not in request:
+                raise ValidationError("nothing to send: give a prompt, messages or inputs", field="prompt")
+            deployment_body(key, stream=True, **request)
+        except ValidationError as exc:
+            raise ValidationError(where + str(exc), field=exc.field) from None
+        except TypeError as exc:
+            raise ValidationError(where + str(exc), field="fields") from None
+        columns.append(Column(label, key, request))
+    return columns
+
+
+def _merge(shared: dict[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    request = {k: v for k, v in shared.items() if v is not None}
+    for name, value in variant.items():
+        if name in _MERGED_FIELDS and isinstance(value, Mapping) and isinstance(request.get(name), Mapping):
+            request[name] = {**request[name], **value}
+        elif name == "messages":  # a variant's own turns replace the shared prompt
+            request.pop("prompt", None)
+            request[name] = value
+        else:
+            request[name] = value
+    return request
+
+
+class _Run:
+    """The columns' calls on one async client, at most ``concurrency`` at a time."""
+
+    def __init__(self, columns: list[Column], *, stream: bool, concurrency: int,
+                 client_factory: Callable[[], AsyncOrqClient], wake: threading.Event, owns_client: bool) -> None:
+        self.columns, self.stream, self.concurrency = columns, stream, concurrency
+        self._client_factory, self._wake, self._owns_client = client_factory, wake, owns_client
+        self.sandbox = False
+        self._known: list[str] | None = None
+        self._known_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        client = self._client_factory()
+        self.sandbox = client.config.sandbox
+        semaphore = asyncio.Semaphore(self.concurrency)
+        try:
+            await asyncio.gather(*(self._one(client, semaphore, c) for c in self.columns))
+        finally:
+            if self._owns_client:
+                await client.aclose()
+
+    async def _one(self, client: AsyncOrqClient, semaphore: asyncio.Semaphore, column: Column) -> None:
+        started = time.perf_counter()
+        first: float | None = None
+        error: str | None = None
+        complete = interrupted = False
+        try:
+            async with semaphore:
+                started = time.perf_counter()
+                if self.stream:
+                    chunks = client.stream(column.deployment, **column.request)
+                    try:
+                        async for chunk in chunks:
+                            if first is None:
+                                first = time.perf_counter()
+                            if column.acc.add(chunk):
+                                self._wake.set()
+                    finally:
+                        await chunks.aclose()  # closes the HTTP response at once, also on Ctrl-C
+                else:
+                    column.acc.add(await client.invoke(column.deployment, **column.request))
+                complete = True
+        except OrqMagicError as exc:
+            error = " ".join(str(exc).split())
+            if isinstance(exc, NotFoundError):
+                column.not_found = True
+                error += await self._hint(client, column.deployment)
+        except asyncio.CancelledError:
+            interrupted = True
+        column.result = InvokeResult.from_accumulator(
+            column.acc, deployment=column.deployment, complete=complete, interrupted=interrupted, error=error,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=None if first is None else (first - started) * 1000,
+            streamed=self.stream, sandbox=client.config.sandbox,
+        )
+        self._wake.set()
+
+    async def _hint(self, client: AsyncOrqClient, deployment: str) -> str:
+        """For a 404: the closest existing deployment key, or the keys there are (listed once per run)."""
+        async with self._known_lock:
+            if self._known is None:
+                try:
+                    self._known = [d["key"] for d in await client.list_deployments() if d.get("key")]
+                except OrqMagicError:
+                    self._known = []
+        if not self._known:
+            return ""
+        return _did_you_mean(deployment, self._known) or f" (deployments: {', '.join(self._known[:8])})"
+
+
+@dataclass
+class Comparison:
+    """The answers of a comparison, one per column, in column order.
+
+    ``interrupted`` is True when Ctrl-C stopped the streams; every column then
+    keeps what it had received.
+    """
+
+    results: dict[str, InvokeResult]
+    interrupted: bool = False
+    wall_ms: float | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.results)
+
+    def __getitem__(self, label: str) -> InvokeResult:
+        return self.results[self._label(label)]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def _label(self, label: str) -> str:
+        if label not in self.results:
+            raise ValidationError(f"no column {label!r}{_did_you_mean(str(label), self.labels)} "
+                                  f"(columns: {', '.join(self.labels)})", field="label")
+        return label
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per column: label, deployment, text, timings, tokens, finish reason, error, ids."""
+        import pandas as pd
+
+        rows = [{"label": label, "deployment": r.deployment, "text": r.text, "latency_ms": r.latency_ms,
+                 "ttft_ms": r.ttft_ms, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+                 "finish_reason": r.finish_reason, "error": r.error, "id": r.id,
+                 "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+    def diff(self, a: str | None = None, b: str | None = None) -> TextDiff:
+        """Word-level diff of column ``a``'s answer into column ``b``'s (default: the first two columns)."""
+        a = self._label(a) if a is not None else self.labels[0]
+        b = self._label(b) if b is not None else next(label for label in self.labels if label != a)
+        return TextDiff.of(self.results[a].text, self.results[b].text, a_label=a, b_label=b)
+
+    def summary(self) -> dict[str, Any]:
+        """The fastest column and the one with the fewest completion tokens, among those that completed."""
+        done = {label: r for label, r in self.results.items() if r.complete and not r.error}
+        timed = {label: r.latency_ms for label, r in done.items() if r.latency_ms is not None}
+        tokens = {label: r.completion_tokens for label, r in done.items() if r.completion_tokens is not None}
+        fastest = min(timed, key=timed.__getitem__) if timed else None
+        fewest = min(tokens, key=tokens.__getitem__) if tokens else None
+        return {"fastest": fastest, "fastest_ms": timed.get(fastest) if fastest else None,
+                "fewest_tokens": fewest, "tokens": tokens.get(fewest) if fewest else None,
+                "failed": [label for label, r in self.results.items() if r.error and not r.interrupted],
+                "interrupted": [label for label, r in self.results.items() if r.interrupted]}
+
+    def prefer(self, label: str, *, high: int = 100, low: int = 0, comment: str | None = None) -> dict[str, Any]:
+        """Send feedback for every column: ``high`` for ``label``, ``low`` for the others.
+
+        Goes through the outbox, so a transient failure keeps the scores for a
+        later retry. Columns without a response id (failed before their first
+        chunk) are skipped (``None`` in the returned receipts). Scores are
+        checked before anything is sent.
+        """
+        label = self._label(label)
+        metrics_body(score=high)
+        metrics_body(score=low)
+        receipts: dict[str, Any] = {}
+        for name, result in self.results.items():
+            if not result.id:
+                receipts[name] = None
+                continue
+            metadata = {"comparison": self.labels, "column": name, "preferred": label}
+            receipts[name] = result.feedback(high if name == label else low, comment=comment, metadata=metadata)
+        return receipts
+
+    def _repr_markdown_(self) -> str:
+        from .render.columns import final_markdown
+
+        return final_markdown(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .render.columns import final_text
+
+        printer.text(repr(self) if cycle else final_text(self))
+
+    def __repr__(self) -> str:
+        state = "interrupted" if self.interrupted else "complete"
+        return f"Comparison({', '.join(self.labels)}; {state})"
+
+
+def compare(
+    keys: Sequence[str] | str,
+    prompt: str | None = None,
+    *,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    system: str | None = None,
+    messages: list[dict] | None = None,
+    stream: bool = True,
+    display: bool | None = None,
+    fmt: str = "markdown",
+    throttle: float = 0.1,
+    footer: bool = True,
+    timeout: float | None = None,
+    concurrency: int = 8,
+    orq: Any = None,
+    **fields: Any,
+) -> Comparison:
+    """Send one prompt to several deployments (or variants of one) at once and show the answers side by side.
+
+    ``keys`` are deployment keys; ``variants`` maps a label to request fields
+    (``inputs``, ``system``, ``extra_params`` such as temperature,
+    ``prefix_messages``, ...) that change per column, for every key. Dict fields
+    merge with the shared ones. ``fields`` are request fields shared by all
+    columns, as for :func:`orqmagic.invoke`. A column that fails shows its error
+    and the others go on. Ctrl-C stops every stream and returns what arrived
+    (``interrupted`` is then True). Bad input raises ValidationError before
+    anything is sent. ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use
+    instead of one from the configuration.
+    """
+    from .render.columns import columns_view
+
+    if fmt not in ("markdown", "text", "json"):
+        raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValidationError("concurrency must be a whole number >= 1", field="concurrency")
+    columns = plan(keys, prompt, variants, {"system": system, "messages": messages, **fields})
+    if orq is None:
+        from .clients import AsyncOrqClient
+        from .config import resolve
+
+        config = resolve("orq")
+        kwargs = {} if timeout is None else {"stream_timeout": timeout}
+
+        def factory() -> AsyncOrqClient:
+            return AsyncOrqClient(config=config, **kwargs)
+    else:
+        def factory() -> AsyncOrqClient:
+            return orq
+
+    view = columns_view(display=display, fmt=fmt, throttle=throttle, footer=footer)
+    wake = threading.Event()
+    run = _Run(columns, stream=stream, concurrency=concurrency, client_factory=factory, wake=wake,
+               owns_client=orq is None)
+    started = time.perf_counter()
+    view.start(columns)
+    interrupted = run_in_worker(run.run(), name="orqmagic-compare", wake=wake, on_wake=lambda: view.update(columns))
+    results = {}
+    for column in columns:
+        results[column.label] = column.result or InvokeResult.from_accumulator(
+            column.acc, deployment=column.deployment, complete=False, interrupted=True,
+            latency_ms=None, ttft_ms=None, streamed=stream, sandbox=run.sandbox)
+    comparison = Comparison(results, interrupted=interrupted, wall_ms=(time.perf_counter() - started) * 1000)
+    view.finish(comparison)
+    return comparison
+
+
+__all__ = ["Column", "Comparison", "compare", "plan"]
