@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 PLACEHOLDER = "*waiting for the first token…*"
 MIN_TAIL = 1_000
 DIFF_LIMIT = 4_000  # characters of the first two answers' diff in the view; Comparison.diff() has it all
+DIFF_CONTEXT = 8  # unchanged words kept around each change in the view
 ROW_STYLE = "display:flex;flex-wrap:wrap;gap:12px;align-items:stretch;margin:4px 0"
-COLUMN_STYLE = ("flex:1 1 260px;min-width:0;overflow-x:auto;padding:0 12px;border-radius:6px;"
+COLUMN_STYLE = ("flex:1 1 220px;min-width:0;overflow-x:auto;padding:0 12px;border-radius:6px;"
                 "border:1px solid var(--jp-border-color2,rgba(128,128,128,.4));"
                 "background:var(--jp-layout-color1,transparent)")
 MUTED_STYLE = "color:var(--jp-ui-font-color2,inherit);opacity:.85"
@@ -142,7 +143,7 @@ def final_markdown(comparison: Any, *, footer: bool = True) -> str:
     blocks.append(_row([_frame(_header(label, r.deployment), _final_column(r, footer))
                         for label, r in comparison.results.items()]))
     if _diffable(comparison):
-        blocks.append(comparison.diff().html(limit=DIFF_LIMIT))
+        blocks.append(comparison.diff().html(limit=DIFF_LIMIT, context=DIFF_CONTEXT))
     return "\n\n".join(blocks)
 
 
@@ -157,7 +158,7 @@ def final_text(comparison: Any, *, footer: bool = True, diff: bool = False) -> s
         parts.append(f"── {title} ──\n{body}")
     parts.append(summary_line(comparison, markdown=False))
     if diff and _diffable(comparison):
-        parts.append(comparison.diff().text(limit=DIFF_LIMIT))
+        parts.append(comparison.diff().text(limit=DIFF_LIMIT, context=DIFF_CONTEXT))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -274,7 +275,7 @@ class ColumnsTerminalView:
             self._out.write(f"[{status}]\n")
         self._out.write(summary_line(comparison, markdown=False) + "\n")
         if _diffable(comparison):
-            self._out.write(comparison.diff().text(limit=DIFF_LIMIT) + "\n")
+            self._out.write(comparison.diff().text(limit=DIFF_LIMIT, context=DIFF_CONTEXT) + "\n")
         self._out.flush()
 
 

@@ -27,7 +27,10 @@ def word_ops(a: str, b: str) -> list[tuple[str, str]]:
         if tag == "equal":
             ops.append(("=", "".join(wb[j1:j2])))
             continue
-        if tag in ("delete", "replace"):
+        if tag == "replace":  # the insertion brings its own line breaks: keep one space after the deletion
+            deleted = "".join(wa[i1:i2])
+            ops.append(("-", deleted.rstrip() + (" " if deleted != deleted.rstrip() else "")))
+        elif tag == "delete":
             ops.append(("-", "".join(wa[i1:i2])))
         if tag in ("insert", "replace"):
             ops.append(("+", "".join(wb[j1:j2])))
@@ -35,7 +38,7 @@ def word_ops(a: str, b: str) -> list[tuple[str, str]]:
 
 
 def _html_piece(op: str, text: str) -> str:
-    escaped = html.escape(text).replace("\n", "<br>")
+    escaped = html.escape(text).replace("\n", "&#10;")  # no raw newline: the block must hold no blank line
     if op == "=":
         return escaped
     tag, style = ("ins", INS_STYLE) if op == "+" else ("del", DEL_STYLE)
@@ -66,10 +69,30 @@ class TextDiff:
             len(_WORD.findall(t)) for op, t in self.ops if op != "=")
         return 1.0 if total == 0 else 2 * same / total
 
-    def html(self, limit: int | None = None) -> str:
-        """One HTML block without blank lines (so it can sit inside Markdown); ``limit`` caps the characters shown."""
+    def _shown(self, context: int | None) -> list[tuple[str, str]]:
+        """The ops with long unchanged stretches cut to ``context`` words on each side of a change."""
+        if context is None:
+            return list(self.ops)
+        out: list[tuple[str, str]] = []
+        last = len(self.ops) - 1
+        for i, (op, text) in enumerate(self.ops):
+            words = _WORD.findall(text)
+            keep_head = context if i > 0 else 0
+            keep_tail = context if i < last else 0
+            if op != "=" or len(words) <= keep_head + keep_tail + 1:
+                out.append((op, text))
+                continue
+            out.append(("=", "".join(words[:keep_head]) + "… " + "".join(words[len(words) - keep_tail:])))
+        return out
+
+    def html(self, limit: int | None = None, context: int | None = None) -> str:
+        """One HTML block without blank lines (so it can sit inside Markdown).
+
+        ``context`` keeps that many unchanged words around each change and cuts
+        the rest; ``limit`` caps the characters shown.
+        """
         pieces, shown = [], 0
-        for op, text in self.ops:
+        for op, text in self._shown(context):
             if limit is not None and shown + len(text) > limit:
                 pieces.append(_html_piece(op, text[: max(0, limit - shown)]) + " <em>… (diff cut here)</em>")
                 break
@@ -80,12 +103,13 @@ class TextDiff:
                   f'<span style="{INS_STYLE}">{html.escape(self.b_label)}</span>')
         return (f'<div class="orqmagic-diff" style="line-height:1.6">'
                 f'<div style="opacity:.8;margin-bottom:4px">diff {legend} · {self.ratio:.0%} of words in common</div>'
-                f"{body}</div>")
+                f'<div style="white-space:pre-wrap;font-family:var(--jp-code-font-family,monospace);'
+                f'font-size:var(--jp-code-font-size,13px)">{body}</div></div>')
 
-    def text(self, limit: int | None = None) -> str:
-        """wdiff style: ``[-deleted-]`` and ``{+inserted+}``."""
+    def text(self, limit: int | None = None, context: int | None = None) -> str:
+        """wdiff style: ``[-deleted-]`` and ``{+inserted+}``; ``context`` and ``limit`` as for :meth:`html`."""
         out = []
-        for op, text in self.ops:
+        for op, text in self._shown(context):
             out.append(text if op == "=" else (f"[-{text.rstrip()}-]" if op == "-" else f"{{+{text.rstrip()}+}}")
                        + ("" if op == "=" else text[len(text.rstrip()):]))
         body = "".join(out) if self.changed else "(the two answers are identical)"
