@@ -42,50 +42,50 @@ def compare_page(lab, page):  # noqa: F811 - the imported fixtures
     return page
 
 
-def columns(page):
-    return page.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1).locator(".orqmagic-column")
+def columns(pg):
+    return pg.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1).locator(".orqmagic-column")
 
 
-def column_lengths(page) -> list[int]:
-    return page.evaluate("""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .orqmagic-column')]
+def column_lengths(pg) -> list[int]:
+    return pg.evaluate("""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .orqmagic-column')]
                               .map(e => e.innerText.length)""")
 
 
-def shoot_cell(page, path: Path) -> None:
+def shoot_cell(pg, path: Path) -> None:
     """The whole comparison cell, in a viewport tall enough to hold it."""
-    page.set_viewport_size({"width": 1280, "height": 2000})
+    pg.set_viewport_size({"width": 1280, "height": 2000})
     try:
-        cell = page.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1)
+        cell = pg.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1)
         cell.scroll_into_view_if_needed()
         cell.screenshot(path=str(path))
     finally:
-        page.set_viewport_size({"width": 1280, "height": 1000})
+        pg.set_viewport_size({"width": 1280, "height": 1000})
 
 
-def set_theme(page, name: str, light: bool) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-    page.locator(".lm-Menu-itemLabel", has_text=name).first.click()
-    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{str(light).lower()}'", timeout=30_000)
-    page.wait_for_timeout(500)  # let the theme's stylesheet settle before a screenshot (not an assertion)
+def set_theme(pg, name: str, light: bool) -> None:
+    pg.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    pg.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    pg.locator(".lm-Menu-itemLabel", has_text=name).first.click()
+    pg.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{str(light).lower()}'", timeout=30_000)
+    pg.wait_for_timeout(500)  # let the theme's stylesheet settle before a screenshot (not an assertion)
 
 
 def test_three_columns_grow_side_by_side_then_settle(compare_page, sandbox):
-    page = compare_page
+    pg = compare_page
     ARTIFACTS.mkdir(exist_ok=True)
     sandbox.set_faults("token_rate=25")
     samples: list[list[int]] = []
     try:
-        run_cell(page, 0)
-        run_cell(page, 1)
+        run_cell(pg, 0)
+        run_cell(pg, 1)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            lengths = column_lengths(page)
+            lengths = column_lengths(pg)
             if len(lengths) == 3:
                 samples.append(lengths)
                 if len(samples) == 15:
-                    page.screenshot(path=str(ARTIFACTS / "compare-streaming.png"))
-            output = page.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+                    pg.screenshot(path=str(ARTIFACTS / "compare-streaming.png"))
+            output = pg.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1).locator(".jp-OutputArea-output")
             if output.count() and "fastest:" in output.first.inner_text():
                 break
             time.sleep(0.1)
@@ -94,41 +94,41 @@ def test_three_columns_grow_side_by_side_then_settle(compare_page, sandbox):
     for index, key in enumerate(KEYS):
         grown = sorted({sample[index] for sample in samples})
         assert len(grown) >= 4, f"column {key} did not visibly grow: {[s[index] for s in samples]}"
-    cell = page.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1)
+    cell = pg.locator(".jp-NotebookPanel:visible .jp-Cell").nth(1)
     assert cell.locator(".jp-OutputArea-output").count() == 1
-    texts = [columns(page).nth(i).inner_text() for i in range(3)]
+    texts = [columns(pg).nth(i).inner_text() for i in range(3)]
     for key, text in zip(KEYS, texts, strict=True):
         assert text.startswith(key) and f"{key} · " in text and "latency" in text  # its own header and footer
         assert "Rotate Api Key" in text and "▍" not in text
-    boxes = [columns(page).nth(i).bounding_box() for i in range(3)]
+    boxes = [columns(pg).nth(i).bounding_box() for i in range(3)]
     assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"] and abs(boxes[0]["y"] - boxes[2]["y"]) < 2  # side by side
     assert cell.locator(".orqmagic-diff del").count() >= 1 and cell.locator(".orqmagic-diff ins").count() >= 1
-    shoot_cell(page, DOCS / "compare-light.png")
+    shoot_cell(pg, DOCS / "compare-light.png")
 
 
 def test_dark_theme_keeps_the_comparison_readable(compare_page):
-    page = compare_page
-    set_theme(page, "JupyterLab Dark", light=False)
+    pg = compare_page
+    set_theme(pg, "JupyterLab Dark", light=False)
     try:
-        colours = page.evaluate("""el => { const s = getComputedStyle(el); const b = getComputedStyle(document.body);
-                                    return [s.color, b.backgroundColor]; }""", columns(page).nth(0).element_handle())
+        colours = pg.evaluate("""el => { const s = getComputedStyle(el); const b = getComputedStyle(document.body);
+                                    return [s.color, b.backgroundColor]; }""", columns(pg).nth(0).element_handle())
         text_rgb = [int(v) for v in colours[0][colours[0].index("(") + 1:-1].split(",")[:3]]
         assert sum(text_rgb) / 3 > 150, f"column text is dark on a dark theme: {colours}"
-        shoot_cell(page, DOCS / "compare-dark.png")
+        shoot_cell(pg, DOCS / "compare-dark.png")
     finally:
-        set_theme(page, "JupyterLab Light", light=True)
+        set_theme(pg, "JupyterLab Light", light=True)
 
 
 def test_narrow_screens_stack_the_columns(compare_page):
-    page = compare_page
-    page.set_viewport_size({"width": 640, "height": 1000})
+    pg = compare_page
+    pg.set_viewport_size({"width": 640, "height": 1000})
     try:
-        page.wait_for_function("""() => { const c = [...document.querySelectorAll(
+        pg.wait_for_function("""() => { const c = [...document.querySelectorAll(
                                    '.jp-NotebookPanel:not(.lm-mod-hidden) .orqmagic-column')];
                                    return c.length === 3 && c[1].getBoundingClientRect().top > c[0].getBoundingClientRect().bottom - 1; }""")
-        boxes = [columns(page).nth(i).bounding_box() for i in range(3)]
+        boxes = [columns(pg).nth(i).bounding_box() for i in range(3)]
         assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]
-        page.screenshot(path=str(ARTIFACTS / "compare-narrow.png"))
+        pg.screenshot(path=str(ARTIFACTS / "compare-narrow.png"))
     finally:
-        page.set_viewport_size({"width": 1280, "height": 1000})
+        pg.set_viewport_size({"width": 1280, "height": 1000})
         shutil.rmtree(ARTIFACTS / "tmp", ignore_errors=True)
