@@ -239,3 +239,12 @@ def test_terminal_shows_the_columns_one_after_another(sandbox_env):
         assert comparison[key].text.strip().splitlines()[-1] in text
     assert "fastest:" in text and "diff code-helper → support-bot" in text
     assert final_text(comparison).index("── code-helper ──") < final_text(comparison).index("── summarizer ──")
+
+
+def test_magic_in_the_terminal_prints_columns_in_order_and_no_stream_works(ip, sandbox, orq, capsys):
+    ip.run_cell_magic("invoke", "summarizer support-bot --no-stream -o cmp", QUESTION)
+    comparison = ip.user_ns["cmp"]
+    assert all(not r.streamed and r.complete for r in comparison.results.values())
+    assert comparison["summarizer"].text == expected_answer(orq, "summarizer")
+    out = capsys.readouterr().out
+    assert out.index("── summarizer ──") < out.index("── support-bot ──") < out.index("fastest:")
