@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import nbformat
+
 from orqmagic.render.live import TAIL_CHARS
-from tests.test_kernel_display import run
+from tests.test_kernel_display import RecordingClient, run
 
 QUESTION = "How do I rotate my API key and keep old integrations working?"
 
@@ -67,3 +70,34 @@ def test_a_failing_column_shows_its_error_line_and_the_others_their_answers(sand
     assert answers(sandbox_env, "support-bot")["support-bot"] in markdown
     assert "did you mean &#x27;summarizer&#x27;?" in markdown or "did you mean 'summarizer'?" in markdown
     assert "did you mean 'summarizer'?" in notebook.cells[2].outputs[0].text
+
+
+class InterruptingClient(RecordingClient):
+    """Interrupts the kernel (as the stop button does) once the comparison shows text in every column."""
+
+    interrupted = False
+
+    def process_message(self, msg, cell, cell_index):
+        out = super().process_message(msg, cell, cell_index)
+        if not self.interrupted and msg["msg_type"] == "update_display_data":
+            body = msg["content"]["data"].get("text/markdown", "")
+            if body.count("▍") == 3 and "waiting for the first token" not in body:
+                self.interrupted = True
+                self.interrupt_task = asyncio.ensure_future(self.km.interrupt_kernel())
+        return out
+
+
+def test_interrupt_keeps_every_partial_answer_and_ends_with_one_line(sandbox_env):
+    sandbox_env.set_faults("token_rate=20")
+    cells = ["%load_ext orqmagic", f"%%invoke support-bot summarizer code-helper -o cut\n{QUESTION}",
+             "print([(r.interrupted, len(r.text) > 0) for r in cut.results.values()])"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = InterruptingClient(notebook, timeout=120, kernel_name="python3", allow_errors=True)
+    client.execute()
+    assert client.interrupted
+    outputs = notebook.cells[1].outputs
+    assert [o.output_type for o in outputs] == ["display_data", "error"]
+    markdown = outputs[0].data["text/markdown"]
+    assert "interrupted: 3 of 3 columns stopped early, partial answers kept" in markdown and "▍" not in markdown
+    assert len(outputs[1].traceback) == 1 and "partial answers kept in cut" in outputs[1].traceback[0]
+    assert notebook.cells[2].outputs[0].text.strip() == "[(True, True), (True, True), (True, True)]"
