@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, compare, display, frames, startup, stream
+from . import batch, compare, display, evaluation, frames, startup, stream
 from ._common import Figure, machine
 
 BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup,
-              "compare": compare}
+              "evaluation": evaluation, "compare": compare}
 
 
 def main(argv: list[str] | None = None) -> int:

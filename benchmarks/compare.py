@@ -1,4 +1,4 @@
-"""6. Compare: 4 deployments at 1 s sandbox latency against the slowest single call; display bytes of 4 columns."""
+"""7. Compare: 4 deployments at 1 s sandbox latency against the slowest single call; display bytes of 4 columns."""
 
 from __future__ import annotations
 

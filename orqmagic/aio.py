@@ -10,6 +10,7 @@ display updates (so they land in the output of the cell that started the run).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -27,14 +28,19 @@ def run_in_worker(
     """Run ``main`` to its end on a worker thread's loop; return True if Ctrl-C interrupted it.
 
     On Ctrl-C the task is cancelled (its ``finally`` blocks close what they
-    opened) and the worker is joined before returning. With ``on_wake``, the
-    caller's thread calls it whenever ``wake`` is set (the worker sets it when
-    there is something new to show); ``on_wake`` returns how many
-    seconds to wait before it may be called again, which keeps the caller from
-    spinning at the rate chunks arrive.
+    opened) and the worker's end is awaited before returning, so nothing
+    finishes after we return. The end is signalled by an Event, not
+    ``Thread.join``: a KeyboardInterrupt landing inside ``join`` can leave the
+    thread marked stopped while it still runs (CPython gh-90882).
+
+    With ``on_wake``, the caller's thread calls it whenever ``wake`` is set (the
+    worker sets it when there is something new to show); ``on_wake`` returns how
+    many seconds to wait before it may be called again, which keeps the caller
+    from spinning at the rate chunks arrive.
     """
     loop = asyncio.new_event_loop()
     task = loop.create_task(main)
+    finished = threading.Event()
     wake = wake or threading.Event()
 
     def target() -> None:
@@ -45,23 +51,26 @@ def run_in_worker(
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+            finished.set()
             wake.set()
 
     worker = threading.Thread(target=target, name=name, daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
+        while not finished.is_set():
             if on_wake is None:
-                worker.join(TICK)
-                continue
-            if wake.wait(4 * TICK):  # a timeout only re-checks that the worker is alive
+                finished.wait(TICK)
+            elif wake.wait(4 * TICK):  # a timeout only re-checks that the worker is still running
                 wake.clear()
+                if finished.is_set():
+                    break
                 pause = on_wake()
                 if pause > 0:
-                    worker.join(pause)
+                    finished.wait(pause)
     except KeyboardInterrupt:
-        loop.call_soon_threadsafe(task.cancel)
-        worker.join()
+        with contextlib.suppress(RuntimeError):  # the loop may have closed just now
+            loop.call_soon_threadsafe(task.cancel)
+        finished.wait()
         return True
     return False
 

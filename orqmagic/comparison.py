@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .aio import run_in_worker
-from .clients.orq import metrics_body
+from .clients.orq import deployment_body, metrics_body
 from .errors import NotFoundError, OrqMagicError, ValidationError
 from .render.diff import TextDiff
 from .result import InvokeResult
@@ -57,22 +57,18 @@ class _Run:
         first: float | None = None
         error: str | None = None
         complete = interrupted = False
+        hit = column.cached.hit if column.cached is not None else None
+        column.kept = [] if column.cached is not None and hit is None else None
         try:
-            async with semaphore:
-                started = time.perf_counter()
-                if self.stream:
-                    chunks = client.stream(column.deployment, **column.request)
-                    try:
-                        async for chunk in chunks:
-                            if first is None:
-                                first = time.perf_counter()
-                            if column.acc.add(chunk):
-                                self._wake.set()
-                    finally:
-                        await chunks.aclose()  # closes the HTTP response at once, also on Ctrl-C
-                else:
-                    column.acc.add(await client.invoke(column.deployment, **column.request))
-                complete = True
+            if hit is not None:  # replayed from the response cache: nothing is sent
+                for chunk in hit.chunks:
+                    column.acc.add(chunk)
+                self._wake.set()
+            else:
+                async with semaphore:
+                    started = time.perf_counter()
+                    first = await self._fetch(client, column)
+            complete = True
         except OrqMagicError as exc:
             error = " ".join(str(exc).split())
             if isinstance(exc, NotFoundError):
@@ -86,7 +82,33 @@ class _Run:
             ttft_ms=None if first is None else (first - started) * 1000,
             streamed=self.stream, sandbox=client.config.sandbox,
         )
+        if hit is not None:
+            column.result.cached, column.result.cached_at = True, hit.created_at
+            column.result.latency_ms, column.result.ttft_ms = hit.latency_ms, hit.ttft_ms
         self._wake.set()
+
+    async def _fetch(self, client: AsyncOrqClient, column: Column) -> float | None:
+        """Stream (or invoke) one column; returns when its first chunk arrived."""
+        first: float | None = None
+        if not self.stream:
+            response = await client.invoke(column.deployment, **column.request)
+            column.acc.add(response)
+            column.acc.final = True  # one invoke response is the whole answer
+            if column.kept is not None:
+                column.kept.append(response)
+            return None
+        chunks = client.stream(column.deployment, **column.request)
+        try:
+            async for chunk in chunks:
+                if first is None:
+                    first = time.perf_counter()
+                if column.kept is not None:
+                    column.kept.append(chunk)
+                if column.acc.add(chunk):
+                    self._wake.set()
+        finally:
+            await chunks.aclose()  # closes the HTTP response at once, also on Ctrl-C
+        return first
 
     async def _hint(self, client: AsyncOrqClient, deployment: str) -> str:
         """For a 404: the closest existing deployment key, or the keys there are (listed once per run)."""
@@ -206,6 +228,9 @@ def compare(
     footer: bool = True,
     timeout: float | None = None,
     concurrency: int = 8,
+    cache: bool = False,
+    cache_max_mb: float | None = None,
+    cache_max_age_days: float | None = None,
     orq: Any = None,
     **fields: Any,
 ) -> Comparison:
@@ -218,8 +243,10 @@ def compare(
     columns, as for :func:`orqmagic.invoke`. A column that fails shows its error
     and the others go on. Ctrl-C stops every stream and returns what arrived
     (``interrupted`` is then True). Bad input raises ValidationError before
-    anything is sent. ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use
-    instead of one from the configuration.
+    anything is sent. ``cache=True`` replays a column whose identical request
+    has a complete answer in the response cache, as :func:`orqmagic.invoke` does.
+    ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use instead of one from
+    the configuration.
     """
     from .render.columns import columns_view
 
@@ -238,8 +265,18 @@ def compare(
         def factory() -> AsyncOrqClient:
             return AsyncOrqClient(config=config, **kwargs)
     else:
+        config = orq.config
+
         def factory() -> AsyncOrqClient:
             return orq
+
+    if cache:
+        from .cache import response_cache
+
+        store = response_cache(cache_max_mb, cache_max_age_days)
+        for column in columns:
+            column.cached = store.call(deployment_body(column.deployment, stream=stream, **column.request),
+                                       base_url=config.base_url)
 
     view = columns_view(display=display, fmt=fmt, throttle=throttle, footer=footer)
     wake = threading.Event()
@@ -253,6 +290,10 @@ def compare(
         results[column.label] = column.result or InvokeResult.from_accumulator(
             column.acc, deployment=column.deployment, complete=False, interrupted=True,
             latency_ms=None, ttft_ms=None, streamed=stream, sandbox=run.sandbox)
+    for column in columns:  # complete new answers go into the cache, from this thread (never partial ones)
+        result = results[column.label]
+        if column.kept and result.complete and not result.error and not result.interrupted and column.acc.final:
+            column.cached.save(column.kept, latency_ms=result.latency_ms, ttft_ms=result.ttft_ms)
     comparison = Comparison(results, interrupted=interrupted, wall_ms=(time.perf_counter() - started) * 1000)
     view.finish(comparison)
     return comparison

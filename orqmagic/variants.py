@@ -34,6 +34,8 @@ class Column:
     acc: StreamAccumulator = field(default_factory=StreamAccumulator)
     result: InvokeResult | None = None
     not_found: bool = False
+    cached: Any = None  # the response cache's view of this request (cache=True)
+    kept: list[dict[str, Any]] | None = None  # the chunks, kept to store a complete new answer in the cache
 
 
 def did_you_mean(word: str, known: Sequence[str]) -> str:

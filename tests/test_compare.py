@@ -248,3 +248,21 @@ def test_magic_in_the_terminal_prints_columns_in_order_and_no_stream_works(ip, s
     assert comparison["summarizer"].text == expected_answer(orq, "summarizer")
     out = capsys.readouterr().out
     assert out.index("── summarizer ──") < out.index("── support-bot ──") < out.index("fastest:")
+
+
+def test_cache_replays_every_column_of_an_identical_comparison(ip, sandbox):
+    ip.run_cell_magic("invoke", "support-bot summarizer --cache -o first", QUESTION)
+    mark = len(sandbox.requests())
+    ip.run_cell_magic("invoke", "support-bot summarizer --cache -o again", QUESTION)
+    first, again = ip.user_ns["first"], ip.user_ns["again"]
+    assert sandbox.requests()[mark:] == []
+    for key in ("support-bot", "summarizer"):
+        assert again[key].cached and not first[key].cached and again[key].text == first[key].text
+        assert again[key].id == first[key].id
+
+
+def test_run_options_are_refused_with_a_comparison(ip, sandbox):
+    mark = len(sandbox.requests())
+    with pytest.raises(UsageError, match="go with --over DF"):
+        ip.run_cell_magic("invoke", "support-bot summarizer --trials 2", QUESTION)
+    assert sandbox.requests()[mark:] == []
