@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
-from .config import resolve
+from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import StreamInterrupted, ValidationError
+from .outbox import add_metrics
 from .render.live import LiveView, live_view
 from .result import InvokeResult
 
@@ -18,27 +18,7 @@ if TYPE_CHECKING:
 
     from .clients import GalteaClient, OrqClient
 
-_clients: dict[tuple[Any, ...], Any] = {}
-_clients_lock = threading.Lock()
 _last: dict[str, InvokeResult | None] = {"result": None}
-
-
-def client(service: str, *, timeout: float | None = None, stream_timeout: float | None = None) -> Any:
-    """A shared client for ``service`` as configured right now (keys, base URL, sandbox).
-
-    Clients are kept per configuration, so switching to the sandbox or setting
-    a key takes effect on the next call without reconnecting every time.
-    """
-    from . import clients
-
-    config = resolve(service)
-    kwargs = {k: v for k, v in (("timeout", timeout), ("stream_timeout", stream_timeout)) if v is not None}
-    cache_key = (service, config.base_url, config.key, tuple(sorted(kwargs.items())))
-    with _clients_lock:
-        if cache_key not in _clients:
-            cls = {"orq": clients.OrqClient, "baseten": clients.BasetenClient, "galtea": clients.GalteaClient}[service]
-            _clients[cache_key] = cls(config=config, **kwargs)
-        return _clients[cache_key]
 
 
 def last_result() -> InvokeResult | None:
@@ -150,30 +130,6 @@ def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) 
 
 
 # -- feedback and metric definitions --------------------------------------------------
-
-
-def add_metrics(
-    transaction_id: str,
-    *,
-    score: int | None = None,
-    usage: dict[str, Any] | None = None,
-    performance: dict[str, Any] | None = None,
-    messages: list[dict] | None = None,
-    choices: list[dict] | None = None,
-    metadata: dict[str, Any] | None = None,
-    outbox: Any = None,
-) -> Any:
-    """Send feedback, usage and performance for response ``transaction_id`` to orq.
-
-    Everything is checked before sending. A transient failure (network, timeout,
-    429, 5xx) does not lose the submission: it waits in the outbox and is sent
-    again by ``%orq flush`` or the next send. Returns the outbox's receipt.
-    """
-    from .outbox import default_outbox
-
-    box = outbox or default_outbox()
-    return box.submit(transaction_id, score=score, usage=usage, performance=performance,
-                      messages=messages, choices=choices, metadata=metadata)
 
 
 def create_metric(name: str, *, source: str, evaluation_params: list[str] | None = None, galtea: GalteaClient | None = None,

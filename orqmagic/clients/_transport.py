@@ -31,6 +31,7 @@ from ..errors import (
     StreamInterrupted,
     StreamTimeout,
     TransportError,
+    ValidationError,
     error_for_status,
 )
 
@@ -170,6 +171,21 @@ def redact_body(body: Any, key: Secret | None) -> Any:
         return body
     encoded = json.dumps(body)
     return json.loads(redact(encoded, key)) if key.reveal() in encoded else body
+
+
+_UNSAFE_IN_ID = frozenset("/\\?#%")
+
+
+def path_id(value: Any, field: str, *, what: str | None = None) -> str:
+    """An id that goes into a URL path, checked so it can never reach another path or carry a query."""
+    what = what or field
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be a non-empty id string", field=field)
+    value = value.strip()
+    if value in (".", "..") or any(c in _UNSAFE_IN_ID or not c.isprintable() or c.isspace() for c in value):
+        raise ValidationError(f"{what} must be a non-empty id without '/', '?', '#', '%', spaces or control characters",
+                              field=field)
+    return value
 
 
 class BaseClient:
@@ -387,4 +403,4 @@ class AsyncClient(BaseClient):
         raise self._ended_early(count)
 
 
-__all__ = ["NO_RETRY", "AsyncClient", "Call", "RetryPolicy", "SyncClient"]
+__all__ = ["NO_RETRY", "AsyncClient", "Call", "RetryPolicy", "SyncClient", "path_id"]

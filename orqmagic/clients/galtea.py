@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient
+from ._transport import AsyncClient, Call, SyncClient, path_id
 
 CREATABLE_SOURCES = ("SELF_HOSTED", "PARTIAL_PROMPT", "HUMAN_EVALUATION")
 ALL_SOURCES = (*CREATABLE_SOURCES, "FULL_PROMPT", "GEVAL", "DEEPEVAL", "DETERMINISTIC")
@@ -154,9 +154,7 @@ def list_call(
 
 
 def _get_call(metric_id: str) -> Call:
-    if not isinstance(metric_id, str) or not metric_id.strip() or "/" in metric_id:
-        raise ValidationError("metric id must be a non-empty id", field="metric_id")
-    return Call("GET", f"/metrics/{metric_id.strip()}")
+    return Call("GET", f"/metrics/{path_id(metric_id, 'metric_id', what='metric id')}")
 
 
 class GalteaClient(SyncClient):

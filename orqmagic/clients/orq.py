@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient
+from ._transport import AsyncClient, Call, SyncClient, path_id
 
 MESSAGE_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _MAPPING_FIELDS = ("inputs", "context", "metadata", "extra_params", "knowledge_filter")
@@ -162,10 +162,13 @@ def metrics_body(
     return body
 
 
+def check_id(value: Any, field: str, *, what: str) -> str:
+    """A response (transaction) id, checked before it goes into the URL path."""
+    return path_id(value, field, what=what)
+
+
 def _metrics_call(transaction_id: str, body: dict[str, Any]) -> Call:
-    if not isinstance(transaction_id, str) or not transaction_id.strip():
-        raise ValidationError("the response id must be a non-empty string", field="transaction_id")
-    return Call("POST", f"/v2/deployments/{transaction_id.strip()}/metrics", json=body)
+    return Call("POST", f"/v2/deployments/{check_id(transaction_id, 'transaction_id', what='the response id')}/metrics", json=body)
 
 
 def _deployments_call(limit: int, starting_after: str | None) -> Call:

@@ -98,7 +98,7 @@ def fetch_metrics(
     if mode not in MODES:
         raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
     if baseten is None:
-        from ..api import client
+        from ..clients.shared import client
 
         baseten = client("baseten")
     if mode == "CURRENT":
