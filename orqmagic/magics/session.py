@@ -83,23 +83,37 @@ def cmd_deployments() -> Any:
 
 
 def cmd_outbox() -> Any:
+    """Pending feedback, and damaged records set aside (kept for inspection, never sent)."""
     from ..outbox import default_outbox
 
     box = default_outbox()
-    pending = box.pending()
-    if not pending:
-        return Notice(f"The outbox is empty (`{box.path}`).")
+    rows = box.pending() + box.records("damaged")
+    if not rows:
+        return Notice(f"The outbox is empty (store `{box.path}`).")
     import pandas as pd
 
     return pd.DataFrame([
-        {"submission_id": p["id"], "transaction_id": p["transaction_id"],
-         "score": (p["body"].get("feedback") or {}).get("score"), "queued_at": pd.Timestamp(p["queued_at"], unit="s", tz="UTC"),
-         "error": p.get("error")}
-        for p in pending
+        {"submission_id": p["id"], "transaction_id": p["transaction_id"], "status": p["status"],
+         "score": ((p["body"] or {}).get("feedback") or {}).get("score") if isinstance(p["body"], dict) else None,
+         "queued_at": pd.Timestamp(p["queued_at"], unit="s", tz="UTC"), "attempts": p["attempts"], "error": p.get("error")}
+        for p in rows
     ])
 
 
 def cmd_flush() -> Any:
+    """Send pending feedback now, showing progress; records another notebook is sending are left to it."""
     from ..outbox import default_outbox
 
-    return default_outbox().flush()
+    handle: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal handle
+        from IPython.display import display
+
+        text = {"text/plain": f"flushing the outbox: {done}/{total}"}
+        if handle is None:
+            handle = display(text, raw=True, display_id=True)
+        else:
+            handle.update(text, raw=True)
+
+    return default_outbox().flush(on_progress=progress)
