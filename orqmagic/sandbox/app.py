@@ -154,6 +154,7 @@ class _OneLineFaults(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, ConnectionAbortedError) and str(exc).startswith("sandbox fault"):
             record.msg, record.args, record.exc_info, record.exc_text = f"orqmagic sandbox: {exc}", (), None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"  # asked for, so not an error
         return True
 
 
