@@ -8,8 +8,11 @@ clients only describe their endpoints as :class:`Call` values.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import email.utils
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -80,9 +83,11 @@ class RetryPolicy:
                 and exc.status_code in RETRYABLE_READ_STATUSES
             ):
                 wait = exc.retry_after
-                if wait is None:
-                    return True
-                return wait if wait <= self.max_retry_after else False
+                if wait is not None and wait > self.max_retry_after:
+                    return False  # longer than we are willing to block a cell: the error says so
+                what = "rate limited" if isinstance(exc, RateLimitError) else f"{exc.status_code} from the server"
+                _announce(f"{what}, retrying in {wait:.0f} s" if wait is not None else f"{what}, retrying shortly")
+                return True if wait is None else wait
             if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
                 return True
             return idempotent and isinstance(exc, (httpx.ReadTimeout, httpx.RemoteProtocolError))
@@ -100,6 +105,16 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+# Who hears about retry waits in this context (the live view sets it while a cell streams).
+retry_listener: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar("retry_listener", default=None)
+
+
+def _announce(message: str) -> None:
+    listener = retry_listener.get()
+    if listener is not None:
+        with contextlib.suppress(Exception):  # a display problem must not turn a retry into a failure
+            listener(message)
 
 
 class _BearerAuth(httpx.Auth):
@@ -128,20 +143,34 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     millis = headers.get("retry-after-ms")
     if millis:
         try:
-            return max(0.0, float(millis) / 1000)
+            seconds = float(millis) / 1000
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:  # an HTTP date; anything else ('soon') is unreadable: retry with our own backoff
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        import datetime as dt
+
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, parsed.timestamp() - time.time())
 
 
-def _server_message(response: httpx.Response) -> tuple[str, Any]:
+def _server_message(response: httpx.Response, key: Secret | None = None) -> tuple[str, Any]:
+    """The server's one-line message, redacted *before* it is cut to length (so no part of a key survives)."""
     try:
         body = response.json()
     except ValueError:
@@ -154,12 +183,12 @@ def _server_message(response: httpx.Response) -> tuple[str, Any]:
         elif isinstance(message, list):
             message = "; ".join(str(m.get("msg", m)) if isinstance(m, dict) else str(m) for m in message)
     if not message:
-        message = response.text.strip()[:200] or response.reason_phrase or "error"
-    return " ".join(str(message).split())[:300], body
+        message = redact(response.text, key).strip() or response.reason_phrase or "error"
+    return " ".join(redact(str(message), key).split())[:300], body
 
 
 def redact(text: str, key: Secret | None) -> str:
-    """Strip the key from server-provided text, in case a server echoes it back."""
+    """Strip the key from server-provided text, in case a server echoes it back (always before any truncation)."""
     if key is not None and key.reveal() in text:
         return text.replace(key.reveal(), "********")
     return text
@@ -186,6 +215,47 @@ def path_id(value: Any, field: str, *, what: str | None = None) -> str:
         raise ValidationError(f"{what} must be a non-empty id without '/', '?', '#', '%', spaces or control characters",
                               field=field)
     return value
+
+
+def _unchained(error: BaseException) -> BaseException:
+    """Our error without links to the httpx exception (whose request still carries the Authorization header)."""
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
+    return error
+
+
+class _DataClock:
+    """The response as EventSource sees it, timing silence in *data events*.
+
+    httpx's read timeout restarts with every byte, so a server that sends only
+    keep-alive comments would hold a stream open for ever. Every piece of text
+    passes through here, and a stream that went ``silence`` seconds without a
+    data event is abandoned as a timeout, comments or not.
+    """
+
+    def __init__(self, response: httpx.Response, silence: float) -> None:
+        self._response = response
+        self._silence = silence
+        self._last = time.monotonic()
+        self.headers = response.headers
+
+    def data(self) -> None:
+        self._last = time.monotonic()
+
+    def _check(self) -> None:
+        if time.monotonic() - self._last > self._silence:
+            raise httpx.ReadTimeout("only keep-alive comments, no data events")
+
+    def iter_text(self) -> Iterator[str]:
+        for text in self._response.iter_text():
+            self._check()
+            yield text
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        async for text in self._response.aiter_text():
+            self._check()
+            yield text
 
 
 class BaseClient:
@@ -238,10 +308,10 @@ class BaseClient:
     def _raise_for_status(self, response: httpx.Response) -> None:
         if response.is_success:
             return
-        message, body = _server_message(response)
+        message, body = _server_message(response, self.config.key)
         raise error_for_status(
             response.status_code,
-            redact(message, self.config.key),
+            message,
             service=self._title,
             body=redact_body(body, self.config.key),
             retry_after=parse_retry_after(response.headers),
@@ -266,8 +336,8 @@ class BaseClient:
                 f"{self._title} at {where} timed out {phase.get(type(exc).__name__, '')} "
                 f"(timeout {self.timeout:g} s, streams {self.stream_timeout:g} s)"
             )
-        reason = str(exc) or type(exc).__name__
-        return TransportError(f"cannot reach {self._title} at {where}: {reason}")
+        reason = redact(str(exc), self.config.key) or type(exc).__name__
+        return TransportError(f"cannot reach {self._title} at {where}: {' '.join(reason.split())[:200]}")
 
     def _chunk(self, data: str, count: int) -> dict | None:
         """Parse one SSE ``data`` field; ``None`` means ``[DONE]``."""
@@ -287,10 +357,10 @@ class BaseClient:
         if isinstance(exc, httpx.TimeoutException):
             return StreamTimeout(
                 f"the {self._title} stream sent nothing for {self.stream_timeout:g} s "
-                f"after {count} chunks (stream timeout)"
+                f"after {count} chunks (stream timeout; keep-alive comments do not count)"
             )
-        reason = str(exc) or type(exc).__name__
-        return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {reason}")
+        reason = redact(str(exc), self.config.key) or type(exc).__name__
+        return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {' '.join(reason.split())[:200]}")
 
     def _ended_early(self, count: int) -> StreamInterrupted:
         return StreamInterrupted(
@@ -326,7 +396,8 @@ class SyncClient(BaseClient):
                         self._raise_for_status(response)
             return response
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+            error = self._transport_error(exc)
+        raise _unchained(error)  # raised outside the handler: no __context__ holding the request and its key
 
     def _call(self, call: Call) -> Any:
         return self._decode(self._send(call))
@@ -334,21 +405,24 @@ class SyncClient(BaseClient):
     def _events(self, call: Call) -> Iterator[dict]:
         """Yield parsed chunks until ``[DONE]``; close the response however iteration ends."""
         response = self._send(call, stream=True)
+        clock = _DataClock(response, self.stream_timeout)
         count = 0
+        error: StreamInterrupted | None = None
         try:
-            for sse in EventSource(response).iter_sse():
+            for sse in EventSource(clock).iter_sse():  # type: ignore[arg-type]  # duck-typed response
                 if not sse.data:
                     continue
+                clock.data()
                 chunk = self._chunk(sse.data, count)
                 if chunk is None:
                     return
                 count += 1
                 yield chunk
         except (httpx.HTTPError, SSEError) as exc:
-            raise self._broken_stream(exc, count) from exc
+            error = self._broken_stream(exc, count)
         finally:
             response.close()
-        raise self._ended_early(count)
+        raise _unchained(error or self._ended_early(count))
 
 
 class AsyncClient(BaseClient):
@@ -379,28 +453,32 @@ class AsyncClient(BaseClient):
                         self._raise_for_status(response)
             return response
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+            error = self._transport_error(exc)
+        raise _unchained(error)
 
     async def _call(self, call: Call) -> Any:
         return self._decode(await self._send(call))
 
     async def _events(self, call: Call) -> AsyncIterator[dict]:
         response = await self._send(call, stream=True)
+        clock = _DataClock(response, self.stream_timeout)
         count = 0
+        error: StreamInterrupted | None = None
         try:
-            async for sse in EventSource(response).aiter_sse():
+            async for sse in EventSource(clock).aiter_sse():  # type: ignore[arg-type]  # duck-typed response
                 if not sse.data:
                     continue
+                clock.data()
                 chunk = self._chunk(sse.data, count)
                 if chunk is None:
                     return
                 count += 1
                 yield chunk
         except (httpx.HTTPError, SSEError) as exc:
-            raise self._broken_stream(exc, count) from exc
+            error = self._broken_stream(exc, count)
         finally:
             await response.aclose()
-        raise self._ended_early(count)
+        raise _unchained(error or self._ended_early(count))
 
 
 __all__ = ["NO_RETRY", "AsyncClient", "Call", "RetryPolicy", "SyncClient", "path_id"]
