@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from .clients._transport import retry_listener
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
@@ -72,7 +73,11 @@ def invoke(
     orq = orq or client("orq", stream_timeout=timeout)
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
-    result = runner(orq, key, fields, view)
+    token = retry_listener.set(getattr(view, "status", None))  # "rate limited, retrying in 20 s" shows in the view
+    try:
+        result = runner(orq, key, fields, view)
+    finally:
+        retry_listener.reset(token)
     _last["result"] = result
     if result.interrupted:
         raise KeyboardInterrupt

@@ -23,14 +23,18 @@ ServiceName = Literal["orq", "baseten", "galtea"]
 
 def _check_key(value: object) -> str:
     """The key as one line of printable ASCII; the error never contains the key itself."""
+    # Each refusal drops the value from this frame first, so a verbose traceback's locals do not show it.
     if not isinstance(value, str):
-        raise ConfigurationError(f"a key must be a str, got {type(value).__name__} (the key is not shown)")
+        kind = type(value).__name__
+        del value
+        raise ConfigurationError(f"a key must be a str, got {kind} (the key is not shown)")
     value = value.strip()
     if not value:
         raise ConfigurationError("a key must be a non-empty string")
     for position, char in enumerate(value, 1):
         if not (char.isascii() and char.isprintable()) or char.isspace():
             kind = "a space" if char == " " else "a non-ASCII character" if not char.isascii() else "a control character"
+            del value, char
             raise ConfigurationError(
                 f"the key has {kind} at position {position}: a key is one line of printable ASCII "
                 "without spaces; paste it again (the key is not shown)"
@@ -50,7 +54,11 @@ class Secret:
     __slots__ = ("_reveal",)
 
     def __init__(self, value: str) -> None:
-        checked = _check_key(value)
+        try:
+            checked = _check_key(value)
+        except ConfigurationError:
+            del value
+            raise
         object.__setattr__(self, "_reveal", lambda: checked)
 
     def reveal(self) -> str:
@@ -157,6 +165,7 @@ def set_key(service: str, key: str) -> None:
     try:
         _session.keys[svc.name] = Secret(key)
     except ConfigurationError as exc:
+        del key  # not in this frame's locals in a verbose traceback
         raise ConfigurationError(f"{svc.title} key: {exc}") from None
 
 
@@ -195,12 +204,19 @@ def resolve(
     """Decide where ``service`` lives and which key it gets (see the module docstring)."""
     svc = _service(service)
     if api_key is not None and not isinstance(api_key, (str, Secret)):
-        raise ConfigurationError(f"api_key must be a str, got {type(api_key).__name__} (the key is not shown)")
-    explicit_key = Secret(api_key) if isinstance(api_key, str) else api_key
+        kind = type(api_key).__name__
+        del api_key
+        raise ConfigurationError(f"api_key must be a str, got {kind} (the key is not shown)")
+    try:
+        explicit_key = Secret(api_key) if isinstance(api_key, str) else api_key
+    except ConfigurationError:
+        del api_key
+        raise
     env_key = os.environ.get(svc.key_env, "").strip()
     try:
         key = explicit_key or _session.keys.get(svc.name) or (Secret(env_key) if env_key else None)
     except ConfigurationError as exc:
+        del env_key, api_key
         raise ConfigurationError(f"{svc.key_env}: {exc}") from None
 
     if base_url:

@@ -258,6 +258,17 @@ class _DataClock:
             yield text
 
 
+def _keyless_on_error(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Check ``api_key`` up front; on refusal remove it from ``kwargs`` so no traceback frame's locals hold it."""
+    if kwargs.get("api_key") is not None:
+        try:
+            Secret(kwargs["api_key"])
+        except ConfigurationError:
+            kwargs.pop("api_key")
+            raise
+    return kwargs
+
+
 class BaseClient:
     """Configuration shared by the sync and async clients of one service."""
 
@@ -275,6 +286,10 @@ class BaseClient:
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         config: ServiceConfig | None = None,
     ) -> None:
+        if api_key is not None and not isinstance(api_key, (str, Secret)):
+            kind = type(api_key).__name__
+            del api_key
+            raise ConfigurationError(f"api_key must be a str, got {kind} (the key is not shown)")
         self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
@@ -290,6 +305,8 @@ class BaseClient:
             self._client_kwargs["transport"] = transport
 
     def __repr__(self) -> str:
+        if getattr(self, "config", None) is None:  # shown in a traceback of a failed __init__
+            return f"{type(self).__name__}(not configured)"
         where = "sandbox" if self.config.sandbox else "remote"
         key = "set" if self.config.key else "missing"
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, key={key}, {where})"
@@ -372,7 +389,7 @@ class SyncClient(BaseClient):
     """Blocking I/O over one pooled :class:`httpx.Client`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**_keyless_on_error(kwargs))
         self._http = httpx.Client(**self._client_kwargs)
 
     def close(self) -> None:
@@ -429,7 +446,7 @@ class AsyncClient(BaseClient):
     """Non-blocking I/O over one pooled :class:`httpx.AsyncClient`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**_keyless_on_error(kwargs))
         self._http = httpx.AsyncClient(**self._client_kwargs)
 
     async def aclose(self) -> None:
