@@ -62,6 +62,8 @@ def invoke(
     holds the text that arrived; Ctrl-C stops the stream, keeps the partial
     answer in :func:`last_result`, and re-raises ``KeyboardInterrupt``.
     """
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86_400):
+        raise ValidationError(f"timeout must be a number of seconds above 0 (at most a day), got {timeout!r}", field="timeout")
     if fmt not in ("markdown", "text", "json"):
         raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
     fields["messages"] = build_messages(prompt, system=system, messages=messages)
@@ -140,6 +142,9 @@ def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) 
 def create_metric(name: str, *, source: str, evaluation_params: list[str] | None = None, galtea: GalteaClient | None = None,
                   **fields: Any) -> dict[str, Any]:
     """Define an evaluation metric on Galtea (``POST /metrics``); rules are checked before sending."""
+    if not isinstance(source, str) or not source.strip():
+        raise ValidationError(f"source is required (SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION), got {source!r}",
+                              field="source")
     return (galtea or client("galtea")).create_metric(name, source=source, evaluation_params=evaluation_params, **fields)
 
 

@@ -333,6 +333,9 @@ class BaseClient:
             kind = type(api_key).__name__
             del api_key
             raise ConfigurationError(f"api_key must be a str, got {kind} (the key is not shown)")
+        for name, value in (("timeout", timeout), ("stream_timeout", stream_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86_400:
+                raise ValidationError(f"{name} must be a number of seconds above 0 (at most a day), got {value!r}", field=name)
         self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
         self.retry = retry or RetryPolicy()
         self.timeout = timeout

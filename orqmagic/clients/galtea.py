@@ -35,6 +35,9 @@ def _string_list(name: str, value: Any) -> list[str]:
 def check_evaluation_params(params: Any) -> list[str]:
     """Known names only, one spelling at a time, order kept, no repeats."""
     names = _string_list("evaluation_params", params)
+    if not names:
+        raise ValidationError("evaluation_params is empty: name at least one (e.g. input, actualOutput), or leave it out",
+                              field="evaluation_params")
     for spelling in (EVALUATION_PARAMS, EVALUATION_PARAMS_SNAKE):
         if all(n in spelling for n in names):
             break

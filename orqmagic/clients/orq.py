@@ -92,8 +92,8 @@ def deployment_body(
             continue
         if isinstance(value, str):
             value = {"id": value}
-        if not isinstance(value, Mapping) or not isinstance(value.get("id"), str):
-            raise ValidationError(f"{name} must be an id string or a dict with an 'id'", field=name)
+        if not isinstance(value, Mapping) or not isinstance(value.get("id"), str) or not value["id"].strip():
+            raise ValidationError(f"{name} must be a non-empty id string or a dict with an 'id'", field=name)
         body[name] = dict(value)
     options = dict(invoke_options or {})
     if mock_response is not None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..clients import BasetenClient
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|wk)\s*$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\s*-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$")
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
                  "days": 86400, "w": 604800, "wk": 604800}
 
@@ -75,6 +76,8 @@ def _to_millis(value: Any, *, now_ms: int, field: str) -> int:
         if abs(value.total_seconds()) > MAX_DURATION_S:
             raise ValidationError(f"{field}: a duration longer than a century", field=field)
         return now_ms - int(value.total_seconds() * 1000)
+    if isinstance(value, str) and _NUMBER.match(value):  # "1700000000" from a magic's --start is a number too
+        return _number_to_millis(float(value), field)
     if isinstance(value, str) and _RELATIVE.match(value):
         return now_ms - int(parse_duration(value).total_seconds() * 1000)
     try:
