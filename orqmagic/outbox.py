@@ -168,7 +168,7 @@ class Outbox:
         from .clients.shared import client
 
         # Feedback is kept and retried by the outbox, so one send does not wait long on a dead network.
-        return client("orq", timeout=10.0, retry=RetryPolicy(attempts=2, timeout=12.0, max_retry_after=2.0))
+        return client("orq", timeout=5.0, retry=RetryPolicy(attempts=2, timeout=6.0, max_retry_after=2.0))
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection, after importing a legacy JSONL outbox once."""

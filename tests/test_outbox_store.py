@@ -239,3 +239,12 @@ def test_new_score_does_not_wait_for_old_pending_ones(sandbox, answer_id, tmp_pa
     assert sandbox.received("orq.metrics")[mark]["body"]["metadata"][SUBMISSION_ID_KEY] == new.submission_id
     assert box.wait(timeout=60) and box.pending() == []
     assert len(sandbox.received("orq.metrics")) - mark == 21
+
+
+def test_orq_store_magic_says_where_the_store_is_and_what_it_holds(ip, sandbox):
+    answer_id = orqmagic.invoke("support-bot", "store", display=False).id
+    sandbox.set_faults(f"status=503,match=/v2/deployments/{answer_id}")
+    assert orqmagic.add_metrics(answer_id, score=1).status == "queued"
+    notice = ip.run_line_magic("orq", "store")
+    text = repr(notice)
+    assert str(orqmagic.outbox.default_outbox().path) in text and "outbox: 1" in text and "pending 1" in text

@@ -303,6 +303,7 @@ class OrqMagic(Magics):
         ``%orq deployments``   the orq deployments as a DataFrame
         ``%orq outbox``        feedback waiting to be sent
         ``%orq flush``         send waiting feedback now
+        ``%orq store``         where the local store lives and what it holds
         """
         from . import session
 

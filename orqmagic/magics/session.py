@@ -10,7 +10,7 @@ from .. import api
 from ..config import SERVICES, resolve, sandbox_mode_active, set_key, use_remote, use_sandbox
 from ..errors import ValidationError
 
-COMMANDS = ("sandbox", "remote", "status", "login", "deployments", "outbox", "flush")
+COMMANDS = ("sandbox", "remote", "status", "login", "deployments", "outbox", "flush", "store")
 
 
 @dataclass
@@ -117,3 +117,17 @@ def cmd_flush() -> Any:
             handle.update(text, raw=True)
 
     return default_outbox().flush(on_progress=progress)
+
+
+def cmd_store() -> Notice:
+    """Where the local store lives and what it holds (rows per table; the outbox by status)."""
+    from ..store import default_store
+
+    store = default_store()
+    conn = store.connection()
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    counts = ", ".join(f"{t}: {conn.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0]}" for t in tables)
+    outbox = ", ".join(f"{status} {n}" for status, n in
+                       conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"))
+    return Notice(f"Local store `{store.path}` (schema version {store.schema_version()}): {counts or 'no tables'}"
+                  + (f"; outbox: {outbox}" if outbox else ""))
