@@ -143,6 +143,10 @@ def create_metric(name: str, *, source: str, evaluation_params: list[str] | None
                   **fields: Any) -> dict[str, Any]:
     """Define an evaluation metric on Galtea (``POST /metrics``); rules are checked before sending."""
     if not isinstance(source, str) or not source.strip():
+        if source is None:  # the definition's own advice first (a judge prompt alone would mean FULL_PROMPT)
+            from .clients.galtea import metric_body
+
+            metric_body(name, source=None, evaluation_params=evaluation_params, **fields)
         raise ValidationError(f"source is required (SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION), got {source!r}",
                               field="source")
     return (galtea or client("galtea")).create_metric(name, source=source, evaluation_params=evaluation_params, **fields)

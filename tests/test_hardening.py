@@ -19,7 +19,8 @@ def test_whole_number_numpy_scores_are_accepted(sandbox_env, sandbox):
     answer = orqmagic.invoke("support-bot", "hi", display=False)
     receipts = [orqmagic.add_metrics(answer.id, score=s) for s in (np.int64(90), np.int32(7), np.float64(40.0), 55.0)]
     assert [r.status for r in receipts] == ["sent"] * 4
-    scores = {r["body"]["metadata"][SUBMISSION_ID_KEY]: r["body"]["feedback"]["score"] for r in sandbox.received("orq.metrics")}
+    scores = {r["body"]["metadata"][SUBMISSION_ID_KEY]: r["body"]["feedback"]["score"] for r in sandbox.received("orq.metrics")
+              if r["transaction_id"] == answer.id}
     assert [scores[r.submission_id] for r in receipts] == [90, 7, 40, 55]
     assert all(type(scores[r.submission_id]) is int for r in receipts)
 

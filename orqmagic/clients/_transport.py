@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import email.utils
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -39,6 +40,9 @@ from ..errors import (
 )
 
 USER_AGENT = f"orqmagic/{__version__}"
+# stamina logs each scheduled retry; without a handler Python would print them raw into the cell. Ours are shown in
+# the live view instead, and an app that configures logging still receives them.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
 DEFAULT_TIMEOUT = 30.0
 # A stream may think for a long time between tokens; connecting must still fail fast.
 STREAM_READ_TIMEOUT = 300.0

@@ -93,7 +93,7 @@ def deployment_body(
         if isinstance(value, str):
             value = {"id": value}
         if not isinstance(value, Mapping) or not isinstance(value.get("id"), str) or not value["id"].strip():
-            raise ValidationError(f"{name} must be a non-empty id string or a dict with an 'id'", field=name)
+            raise ValidationError(f"{name} must be an id string (not empty) or a dict with an 'id'", field=name)
         body[name] = dict(value)
     options = dict(invoke_options or {})
     if mock_response is not None:
