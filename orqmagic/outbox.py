@@ -28,6 +28,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -101,6 +102,8 @@ class FlushReport:
 
 
 def _pid_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill there would terminate the process: rely on the lease instead
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
