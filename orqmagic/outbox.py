@@ -33,12 +33,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clients.orq import metrics_body
-from .errors import APIError, RateLimitError, ServerError, TransportError, ValidationError
+from .errors import APIError, TransportError, ValidationError
+from .outbox_reports import FlushReport, Receipt, is_transient
 from .store import Store, StoreError, default_store
 
 if TYPE_CHECKING:
@@ -47,58 +47,6 @@ if TYPE_CHECKING:
 SUBMISSION_ID_KEY = "orqmagic_submission_id"
 LEASE_S = 120.0  # longer than one send may take (timeouts and retries included)
 _HOST = socket.gethostname()
-
-
-def is_transient(exc: Exception) -> bool:
-    return isinstance(exc, (TransportError, RateLimitError, ServerError))
-
-
-@dataclass
-class Receipt:
-    """What happened to one submission: ``sent`` or ``queued`` (kept for a retry).
-
-    ``note`` says when the score was sent but the local store could not record it.
-    """
-
-    status: str
-    submission_id: str
-    transaction_id: str
-    error: str | None = None
-    note: str | None = None
-
-    def __repr__(self) -> str:
-        extra = f", error={self.error!r}" if self.error else ""
-        extra += f", note={self.note!r}" if self.note else ""
-        return f"Receipt({self.status}, transaction_id={self.transaction_id!r}{extra})"
-
-    def _repr_markdown_(self) -> str:
-        if self.status == "sent":
-            return f"✅ feedback sent for `{self.transaction_id}`" + (f" (⚠ {self.note})" if self.note else "")
-        return f"⏳ kept in the outbox for a retry (`%orq flush`): {self.error}"
-
-
-@dataclass
-class FlushReport:
-    sent: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
-    damaged: list[str] = field(default_factory=list)
-    last_error: str | None = None
-
-    def __repr__(self) -> str:
-        damaged = f", damaged={len(self.damaged)}" if self.damaged else ""
-        return (f"FlushReport(sent={len(self.sent)}, rejected={len(self.rejected)}, "
-                f"still pending={len(self.pending)}{damaged})")
-
-    def _repr_markdown_(self) -> str:
-        line = f"outbox flushed: **{len(self.sent)}** sent, **{len(self.pending)}** still pending"
-        if self.rejected:
-            line += f", **{len(self.rejected)}** rejected ({self.rejected[0][1]})"
-        if self.damaged:
-            line += f", **{len(self.damaged)}** damaged records set aside (see `%orq outbox`)"
-        if self.pending and self.last_error:
-            line += f"; last error: {self.last_error}"
-        return line
 
 
 def _pid_alive(pid: int) -> bool:
@@ -368,6 +316,7 @@ class Outbox:
             pass
         finally:
             self.store.close()
+            _running.discard(self)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background retry to end; True if none is running any more."""
@@ -438,3 +387,6 @@ def add_metrics(
     box = outbox or default_outbox()
     return box.submit(transaction_id, score=score, usage=usage, performance=performance,
                       messages=messages, choices=choices, metadata=metadata)
+
+
+__all__ = ["SUBMISSION_ID_KEY", "FlushReport", "Outbox", "Receipt", "add_metrics", "default_outbox", "is_transient"]
