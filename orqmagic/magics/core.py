@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import shlex
 from typing import Any
 
@@ -23,7 +24,11 @@ def parse_line(magic: Any, line: str) -> Any:
         argv = shlex.split(line)
     except ValueError as exc:
         raise UsageError(f"cannot read the options: {exc}") from None
-    return magic.parser.parse_args(argv)
+    args = magic.parser.parse_args(argv)
+    out = getattr(args, "out", None)
+    if out is not None and (not out.isidentifier() or keyword.iskeyword(out)):  # checked before anything is sent
+        raise UsageError(f"-o needs a variable name, got {out!r}")
+    return args
 
 
 @magics_class
@@ -222,7 +227,7 @@ class OrqMagic(Magics):
         if frame is None:
             raise UsageError(f"--over: no variable named {args.over!r} in the notebook")
         try:
-            results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=args.concurrency or self.concurrency,
+            results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=self.concurrency if args.concurrency is None else args.concurrency,
                                   mock_response=args.mock, system=args.system, run=args.run, trials=args.trials or 1,
                                   retry_failed=args.retry_failed, overwrite=args.overwrite, **self._cache_options(args))
         except ValidationError as exc:
@@ -332,7 +337,7 @@ class OrqMagic(Magics):
             body = metric_body(name, **definition)
         except (cells.CellSyntaxError, ValidationError, TypeError) as exc:
             raise UsageError(str(exc)) from None
-        if "source" not in definition:
+        if definition.get("source") is None:
             raise UsageError("the definition needs a source: SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION")
         heading = "POST /metrics" + (" (dry run: nothing sent)" if args.dry_run else "")
         preview = json.dumps(body, indent=2)
@@ -360,6 +365,7 @@ class OrqMagic(Magics):
         ``%orq deployments``   the orq deployments as a DataFrame
         ``%orq outbox``        feedback waiting to be sent
         ``%orq flush``         send waiting feedback now
+        ``%orq store``         where the local store lives and what it holds
         ``%orq cache``         response-cache entries and size; ``%orq cache clear [KEY]`` empties it
         ``%orq runs``          stored batch runs (``invoke_many(..., run="NAME")``)
         """
