@@ -12,3 +12,7 @@ class CellError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[31m{self}\x1b[0m"]
+
+
+class CellInterrupted(CellError, KeyboardInterrupt):
+    """Ctrl-C stopped a magic that keeps what it had (a comparison): one line, and a run of cells stops here."""

@@ -34,6 +34,8 @@ class LiveView(Protocol):
 
     def finish(self, result: InvokeResult) -> None: ...
 
+    # Optional: ``status(message)`` shows a passing note such as "rate limited, retrying in 20 s".
+
 
 class NoView:
     """No display: plain Python scripts, batch runs."""
@@ -97,6 +99,10 @@ class NotebookView:
     def finish(self, result: InvokeResult) -> None:
         self._show(final_bundle(result, self._fmt, self._footer))
 
+    def status(self, message: str) -> None:
+        """A passing note (a retry wait) in the answer's place; the answer replaces it."""
+        self._show({"text/markdown": f"*⏳ {message}*", "text/plain": f"⏳ {message}"})
+
 
 class TerminalView:
     """Plain IPython or a script with ``display=True``: print the text as it arrives."""
@@ -119,6 +125,10 @@ class TerminalView:
             self._out.write(text[self._printed:])
             self._out.flush()
             self._printed = len(text)
+
+    def status(self, message: str) -> None:
+        self._out.write(f"[{message}]\n")
+        self._out.flush()
 
     def finish(self, result: InvokeResult) -> None:
         self._write(result.text)
