@@ -114,8 +114,19 @@ import pandas as pd
 import orqmagic
 from orqmagic import Sandbox
 
+from orqmagic.run_store import Run
+
 with Sandbox(token_rate=0) as sb:  # its own sandbox: nothing it sent can reach the parent's after the kill
     sb.set_faults("latency_ms=60")
+    record_many, recorded = Run.record_many, []
+
+    def record_then_stall(self, items):  # after 6 rows, streams hang: the child is still running when killed
+        record_many(self, items)
+        recorded.extend(items)
+        if len(recorded) >= 6:
+            sb.set_faults("first_byte_ms=600000")
+
+    Run.record_many = record_then_stall
     os.environ.update(ORQ_BASE_URL=sb.url, ORQ_API_KEY=sb.key)
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(ROWS)]})
     orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="killed", progress=False)
