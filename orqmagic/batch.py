@@ -23,6 +23,8 @@ from .templates import TemplateError, interpolate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .render.table import Summary
+
     from .clients import AsyncOrqClient
 
 RESULT_COLUMNS = ["text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
@@ -81,50 +83,53 @@ def _plain(value: Any) -> Any:
 
 
 class Progress:
-    """done/failed counts and throughput: a widget in a notebook, a status line in a terminal, or nothing."""
+    """Counts of a batch (done, failed, and any others such as ``cached`` or ``resumed``) shown by tqdm.
 
-    def __init__(self, total: int, mode: str | None) -> None:
+    ``tqdm.auto`` draws a widget in a notebook and a status line in a terminal:
+    deployment, done/total, rate and ETA from the start, with failed and the
+    other counts after them. With ``mode=None`` it only counts.
+    """
+
+    def __init__(self, total: int, mode: str | None, *, deployment: str = "invoke_many") -> None:
         self.total, self.done, self.failed = total, 0, 0
+        self.counts: dict[str, int] = {}  # further counts by name, shown after "failed"
         self.started = time.perf_counter()
-        self._mode = mode
-        self._next = 0.0
-        self._widget: Any = None
-        if mode == "widget":
-            import ipywidgets as w
-            from IPython.display import display
+        self._bar: Any = None
+        if mode is not None:
+            if mode == "widget":
+                from tqdm.auto import tqdm
+            else:
+                from tqdm import tqdm
+            self._bar = tqdm(total=total, desc=deployment, unit="row", file=sys.stderr, mininterval=0.1,
+                             dynamic_ncols=True, smoothing=0.2, leave=True)
+            self._bar.set_postfix_str(self._postfix(), refresh=True)
 
-            self._bar = w.IntProgress(min=0, max=max(total, 1), description="invoke_many")
-            self._label = w.HTML()
-            self._widget = w.HBox([self._bar, self._label])
-            display(self._widget)
+    def _postfix(self) -> str:
+        return ", ".join(f"{value} {name}" for name, value in {"failed": self.failed, **self.counts}.items())
 
     def line(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        return f"{self.done}/{self.total} done · {self.failed} failed · {self.done / elapsed:.1f} rows/s"
+        extra = "".join(f" · {value} {name}" for name, value in self.counts.items())
+        return f"{self.done}/{self.total} done · {self.failed} failed{extra} · {self.done / elapsed:.1f} rows/s"
 
-    def update(self, failed: bool) -> None:
-        self.done += 1
-        self.failed += failed
-        now = time.perf_counter()
-        if now < self._next and self.done < self.total:
-            return
-        self._next = now + 0.1
-        if self._mode == "widget":
-            self._bar.value = self.done
-            self._label.value = self.line()
-        elif self._mode == "text":
-            sys.stderr.write("\r" + self.line())
-            sys.stderr.flush()
+    def update(self, failed: bool = False, n: int = 1, **counts: int) -> None:
+        """``n`` more rows done (``failed`` ones among them), plus named counts, e.g. ``cached=1``."""
+        self.done += n
+        self.failed += n if failed else 0
+        for name, value in counts.items():
+            self.counts[name] = self.counts.get(name, 0) + value
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._postfix(), refresh=False)
+            self._bar.update(n)
 
     def close(self, interrupted: bool) -> None:
-        suffix = " (interrupted)" if interrupted else ""
-        if self._mode == "widget":
-            self._bar.value = self.done
-            self._bar.bar_style = "warning" if interrupted or self.failed else "success"
-            self._label.value = self.line() + suffix
-        elif self._mode == "text":
-            sys.stderr.write("\r" + self.line() + suffix + "\n")
-            sys.stderr.flush()
+        if self._bar is None:
+            return
+        postfix = self._postfix() + (", interrupted" if interrupted else "")
+        self._bar.set_postfix_str(postfix, refresh=True)
+        if hasattr(self._bar, "colour") and (interrupted or self.failed):
+            self._bar.colour = "#f57c00"  # the warning colour of JupyterLab's themes
+        self._bar.close()
 
 
 def _progress_mode(progress: bool | None) -> str | None:
@@ -176,8 +181,8 @@ class _Batch:
             usage = acc.usage or {}
             self.results[index] = {
                 "text": acc.text if acc.chunks else None, "id": acc.id, "model": acc.model,
-                "latency_ms": (time.perf_counter() - started) * 1000 if error is None else None,
-                "ttft_ms": None if first is None else (first - started) * 1000,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1) if error is None else None,
+                "ttft_ms": None if first is None else round((first - started) * 1000, 1),
                 "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens"),
                 "finish_reason": acc.finish_reason, "error": error,
             }
@@ -257,13 +262,14 @@ def invoke_many(
         def factory() -> AsyncOrqClient:
             return orq
 
-    tracker = Progress(len(requests), _progress_mode(progress))
+    tracker = Progress(len(requests), _progress_mode(progress), deployment=key)
     batch = _Batch(key, requests, concurrency, factory, tracker)
     started = time.perf_counter()
     interrupted = _run_in_worker(batch)
     tracker.close(interrupted)
     finished = [i for i, r in enumerate(batch.results) if r is not None]
     results = pd.DataFrame([batch.results[i] for i in finished], columns=RESULT_COLUMNS, index=finished)
+    results = results.astype({"prompt_tokens": "Int64", "completion_tokens": "Int64"})  # 12, not 12.0
     inputs = frame.loc[finished].rename(columns={c: f"input_{c}" for c in frame.columns if c in RESULT_COLUMNS})
     out = inputs.join(results)
     out.attrs.update({"deployment": key, "interrupted": interrupted, "wall_seconds": time.perf_counter() - started,
@@ -271,20 +277,30 @@ def invoke_many(
     return out
 
 
-def summarize(results: pd.DataFrame) -> pd.Series:
-    """Latency and time-to-first-token percentiles, tokens, and the error rate of a batch."""
-    import pandas as pd
+def summarize(results: pd.DataFrame) -> Summary:
+    """Latency and time-to-first-token percentiles, tokens and the error rate of a batch, as a table.
+
+    The :class:`~orqmagic.render.table.Summary` shows units and rounded numbers
+    (HTML in a notebook, aligned text elsewhere); ``summary["latency_p50_ms"]``
+    is the raw number. More statistics are added with ``summary.add(...)``.
+    """
+    from .render.table import Summary
 
     ok = results[results["error"].isna()]
     latency, ttft = ok["latency_ms"].astype(float), ok["ttft_ms"].astype(float)
-    return pd.Series({
-        "rows": len(results), "errors": int(results["error"].notna().sum()),
-        "error_rate": float(results["error"].notna().mean()) if len(results) else 0.0,
-        "latency_p50_ms": latency.quantile(0.5), "latency_p90_ms": latency.quantile(0.9),
-        "latency_p99_ms": latency.quantile(0.99), "ttft_p50_ms": ttft.quantile(0.5),
-        "prompt_tokens": ok["prompt_tokens"].sum(), "completion_tokens": ok["completion_tokens"].sum(),
-        "completion_tokens_mean": ok["completion_tokens"].mean(),
-    })
+    errors = int(results["error"].notna().sum())
+    summary = Summary(f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows")
+    summary.add("rows", len(results), "count")
+    summary.add("errors", errors, "count")
+    summary.add("error_rate", errors / len(results) if len(results) else 0.0, "%", label="error rate")
+    for q in (50, 90, 99):
+        summary.add(f"latency_p{q}_ms", latency.quantile(q / 100), "ms", label=f"latency p{q}")
+    summary.add("ttft_p50_ms", ttft.quantile(0.5), "ms", label="time to first token p50")
+    summary.add("prompt_tokens", int(ok["prompt_tokens"].sum()), "tokens", label="prompt tokens")
+    summary.add("completion_tokens", int(ok["completion_tokens"].sum()), "tokens", label="completion tokens")
+    summary.add("completion_tokens_mean", ok["completion_tokens"].astype(float).mean(), "tokens",
+                label="completion tokens per row")
+    return summary
 
 
 def send_scores(results: pd.DataFrame, score_column: str = "score", *, comment_column: str | None = None) -> pd.Series:

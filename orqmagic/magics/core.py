@@ -173,7 +173,7 @@ class OrqMagic(Magics):
         if not args.out:
             from IPython.display import display
 
-            display(results)
+            display(results.astype(object).where(results.notna(), "—"))  # missing values as a dash, not None/NaN
 
     def _store(self, name: str | None, value: Any) -> None:
         if value is None:
