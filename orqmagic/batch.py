@@ -23,9 +23,8 @@ from .templates import TemplateError, interpolate
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .render.table import Summary
-
     from .clients import AsyncOrqClient
+    from .render.table import Summary
 
 RESULT_COLUMNS = ["text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
                   "finish_reason", "error"]
