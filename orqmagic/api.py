@@ -92,7 +92,11 @@ def invoke(
     orq = orq or client("orq", stream_timeout=timeout)
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
-    result = runner(orq, key, fields, view)
+    try:
+        result = runner(orq, key, fields, view)
+    except BaseException:
+        view.abandon()  # failed before any text: no placeholder left waiting
+        raise
     _last["result"] = result
     if result.interrupted:
         raise KeyboardInterrupt

@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 
 from orqmagic import NotFoundError
 from orqmagic.clients import OrqClient
-from orqmagic.magics.errors import CellError
+from orqmagic.magics.errors import CellError, CellInterrupted
 
 QUESTION = "How do I rotate my API key?"
 
@@ -168,7 +168,8 @@ def test_ctrl_c_stops_the_stream_and_keeps_the_partial_answer(ip, sandbox):
         result = ip.run_cell("%%invoke support-bot -o cut\n" + QUESTION)
     finally:
         timer.cancel()
-    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert isinstance(result.error_in_exec, CellInterrupted)  # one line, no traceback (see test_kernel_display)
+    assert result.error_in_exec._render_traceback_()[0].startswith("\x1b[31minterrupted: partial answer (")
     cut = ip.user_ns["cut"]
     assert cut.interrupted and not cut.complete and len(cut.text) > 0
     assert ip.user_ns["_"] is cut

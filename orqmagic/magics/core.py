@@ -14,7 +14,7 @@ from .. import api
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
 from ..templates import interpolate
 from . import cell as cells
-from .errors import CellError
+from .errors import CellError, CellInterrupted
 
 
 def parse_line(magic: Any, line: str) -> Any:
@@ -99,6 +99,7 @@ class OrqMagic(Magics):
             request = self._request(args, cell)
         except (cells.CellSyntaxError, ValidationError) as exc:
             raise UsageError(str(exc)) from None
+        before = api.last_result()
         try:
             result = api.invoke(
                 key, stream=self.stream and not args.no_stream, fmt=args.format or self.format,
@@ -107,8 +108,10 @@ class OrqMagic(Magics):
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
         except KeyboardInterrupt:
-            self._store(args.out, api.last_result())
-            raise
+            partial = api.last_result()
+            partial = partial if partial is not before else None
+            self._store(args.out, partial)
+            raise self._interrupted(partial, args.out) from None
         except StreamInterrupted as exc:
             self._store(args.out, exc.partial)
             self._fail(exc)
@@ -183,6 +186,13 @@ class OrqMagic(Magics):
             if not name.isidentifier():
                 raise UsageError(f"-o needs a variable name, got {name!r}")
             self.shell.user_ns[name] = value
+
+    @staticmethod
+    def _interrupted(partial: Any, out: str | None) -> CellInterrupted:
+        if partial is None or not partial.text:
+            return CellInterrupted("interrupted before any answer arrived")
+        where = f"kept in {out}" if out else "kept in _"
+        return CellInterrupted(f"interrupted: partial answer ({len(partial.text):,} characters) {where}")
 
     def _fail(self, exc: Exception) -> None:
         if self.show_traceback:
