@@ -105,7 +105,11 @@ class InvokeResult:
         """Send this answer's usage and performance (latency, time to first token) to orq."""
         from .api import add_metrics
 
-        return add_metrics(self._require_id(), score=score, **self.metrics_fields())
+        fields = self.metrics_fields()
+        receipt = add_metrics(self._require_id(), score=score, **fields)
+        what = " and ".join(w for w, key in (("usage", "usage"), ("timings", "performance")) if key in fields)
+        receipt.what = (what or "metrics") + (" with a score" if score is not None else "")
+        return receipt
 
     def metrics_fields(self) -> dict[str, Any]:
         """``usage`` and ``performance`` as the metrics endpoint wants them (what is known)."""
