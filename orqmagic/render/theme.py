@@ -37,3 +37,9 @@ def plot_rc() -> dict[str, object]:
         "legend.labelcolor": GREY, "legend.frameon": False, "axes.spines.top": False, "axes.spines.right": False,
         "font.size": 9,
     }
+
+
+def label_html(text: str, width: str = "80px") -> str:
+    """A row label aligned like ipywidgets' own descriptions (right-aligned in a fixed width)."""
+    return (f'<div style="width:{width};text-align:right;padding-right:8px;box-sizing:border-box;'
+            f'line-height:28px">{html.escape(text)}</div>')

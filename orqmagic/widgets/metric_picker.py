@@ -8,6 +8,7 @@ import ipywidgets as w
 from traitlets import Tuple, observe
 
 from ..frames.plot import pretty_metric
+from ..render.theme import label_html
 
 
 class MetricPicker(w.VBox):
@@ -26,11 +27,11 @@ class MetricPicker(w.VBox):
                              continuous_update=True)
         self.count = w.HTML()
         self.none_button = w.Button(description="clear", tooltip="untick every metric", layout=w.Layout(width="70px"))
-        self.grid = w.GridBox(layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(260px, 1fr))",
+        self.grid = w.GridBox(layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(215px, 1fr))",
                                               grid_gap="0 12px", width="100%"))
         self.filter.observe(lambda _: self._apply_filter(), names="value")
         self.none_button.on_click(lambda _: setattr(self, "value", ()))
-        super().__init__([w.HBox([w.Label("Metrics", layout=w.Layout(width="80px")), self.filter, self.none_button,
+        super().__init__([w.HBox([w.HTML(label_html("Metrics"), layout=w.Layout(width="86px")), self.filter, self.none_button,
                                   self.count], layout=w.Layout(flex_flow="row wrap", align_items="center")),
                           self.grid], **kwargs)
         self.options = tuple(options)
@@ -41,7 +42,7 @@ class MetricPicker(w.VBox):
         self._boxes = {}
         for name in change["new"]:
             box = w.Checkbox(value=name in self.value, description=pretty_metric(name), tooltip=name, indent=False,
-                             layout=w.Layout(width="auto"))
+                             layout=w.Layout(width="auto", height="22px", margin="0"))
             box.observe(self._on_box, names="value")
             self._boxes[name] = box
         self.grid.children = tuple(self._boxes.values())

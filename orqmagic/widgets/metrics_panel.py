@@ -23,7 +23,7 @@ import ipywidgets as w
 
 from ..clients.baseten import DEFAULT_METRICS, KNOWN_METRICS
 from ..errors import OrqMagicError
-from ..render.theme import status_html
+from ..render.theme import label_html, status_html
 from .metric_picker import MetricPicker
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ class MetricsPanel(w.VBox):
         self.model = w.Dropdown(description="Model", options=[], style=LABEL, layout=w.Layout(width="330px"))
         self.deployment = w.Dropdown(description="Deployment", options=[], style=LABEL, layout=w.Layout(width="380px"))
         self.metrics = MetricPicker(tuple(KNOWN_METRICS), tuple(metrics))
-        self.mode = w.ToggleButtons(options=("SERIES", "SUMMARY", "CURRENT"), value=mode, description="Mode",
-                                    style={**LABEL, "button_width": "84px"},
+        self.mode = w.ToggleButtons(options=("SERIES", "SUMMARY", "CURRENT"), value=mode,
+                                    style={"button_width": "92px"},
                                     tooltips=("over time", "one value per series for the window", "now"))
         self.window = w.Dropdown(options=WINDOWS, value=window, description="Window", style={"description_width": "56px"},
                                  layout=w.Layout(width="150px"))
@@ -123,7 +123,8 @@ class MetricsPanel(w.VBox):
             w.HTML(STYLE),
             w.HBox([self.model, self.deployment], layout=w.Layout(**row)),
             self.metrics,
-            w.HBox([self.mode, self.window, self.auto_refresh], layout=w.Layout(**row)),
+            w.HBox([w.HTML(label_html("Mode"), layout=w.Layout(width="86px")), self.mode, self.window, self.auto_refresh],
+                   layout=w.Layout(**row)),
             custom,
             w.HBox([self.refresh_button, self.progress, self.status, self.stamp], layout=w.Layout(**row)),
             self.plot,
