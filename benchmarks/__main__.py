@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, display, frames, startup, stream
+from . import batch, display, frames, panel, startup, stream
 from ._common import Figure, machine
 
-BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup}
+BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup, "panel": panel}
 
 
 def main(argv: list[str] | None = None) -> int:

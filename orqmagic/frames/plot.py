@@ -183,6 +183,10 @@ def _panel(ax: Axes, sub: pd.DataFrame, name: str, attrs: dict[str, Any], single
     else:
         ax.set_ylabel(label)
     ax.grid(True, axis="x" if single_step else "y")
+    if compact and not single_step:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))  # short panels: fewer, rounder ticks (and less to lay out)
     if not single_step and sub["series"].nunique() > 1:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, handlelength=1.2, borderaxespad=0.2)
 
