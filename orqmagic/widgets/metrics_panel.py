@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import io
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from ..clients.baseten import DEFAULT_METRICS, KNOWN_METRICS
 from ..errors import OrqMagicError
 from ..render.theme import label_html, status_html
 from .metric_picker import MetricPicker
+from .snapshot import SavedSnapshot, snapshot_png
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 WINDOWS = ("1h", "6h", "24h", "7d", "14d", "custom")
 AUTO_REFRESH = (("off", 0), ("30 s", 30), ("1 min", 60), ("5 min", 300))
 DEBOUNCE_SECONDS = 0.8
-SNAPSHOT_WIDTH = 480  # pixels of the saved-notebook snapshot
 LABEL = {"description_width": "80px"}
 STYLE = """<style>
 .orqmagic-stale { opacity: 0.35; filter: grayscale(1); transition: opacity 0.2s; }
@@ -47,20 +46,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def snapshot_png(png: bytes, width: int = SNAPSHOT_WIDTH) -> bytes:
-    """A small palette PNG of the plot for the saved notebook: readable, a few tens of KB."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(png))
-    if image.width > width:
-        image = image.convert("RGBA").resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
-        image = image.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
-    out = io.BytesIO()
-    image.save(out, format="png", optimize=True)
-    return out.getvalue()
-
-
-class MetricsPanel(w.VBox):
+class MetricsPanel(SavedSnapshot, w.VBox):
     """Baseten deployment metrics in a panel. ``panel.df`` is the frame behind the current plot;
     ``panel.stale`` says whether the plot still matches the controls."""
 
@@ -332,10 +318,8 @@ class MetricsPanel(w.VBox):
         self.error = error if isinstance(error, str) else _one_line(error)
         self._mark_stale(f"⚠ {self.error}", kind="error")
 
-    # -- what a saved notebook shows ------------------------------------------------------
-
     def summary(self) -> str:
-        """One line: what the plot shows and when it was fetched."""
+        """One line: what the plot shows and when it was fetched (the saved notebook's text)."""
         query = self.query()
         where = f"{query['model_id']} / {query['deployment_id']}"
         if self.df is None:
@@ -343,25 +327,6 @@ class MetricsPanel(w.VBox):
         window = "now" if query["mode"] == "CURRENT" else f"{query.get('start') or 'custom'} {query['mode'].lower()}"
         updated = f" · updated {self.updated:%Y-%m-%d %H:%M:%S} UTC" if self.updated else ""
         return f"MetricsPanel: {where} · {self.df['metric'].nunique()} metrics · {window}{updated}"
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = dict(super()._repr_mimebundle_(**kwargs) or {})
-        bundle["text/plain"] = self.summary()
-        if self.snapshot:
-            bundle["image/png"] = base64.b64encode(self.snapshot).decode()
-        return bundle
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        self._handles.append(display(self._repr_mimebundle_(), raw=True, display_id=True))
-
-    def _publish(self) -> None:
-        """Refresh the snapshot and summary saved with every place the panel is shown."""
-        if self._handles:
-            bundle = self._repr_mimebundle_()
-            for handle in self._handles:
-                handle.update(bundle, raw=True)
 
     # -- data out ---------------------------------------------------------------------------
 
