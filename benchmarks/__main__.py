@@ -11,10 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, display, frames, panel, startup, stream
+from . import batch, display, evaluation, frames, panel, startup, stream
 from ._common import Figure, machine
 
-BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup, "panel": panel}
+BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup,
+              "evaluation": evaluation, "panel": panel}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,8 @@ _LAZY = {
     "send_scores": "orqmagic.batch",
     "plot_batch": "orqmagic.frames",
     "Outbox": "orqmagic.outbox",
+    "runs": "orqmagic.run_store",
+    "load_run": "orqmagic.run_store",
 }
 
 __all__ = [
@@ -94,8 +96,10 @@ __all__ = [
     "invoke_many",
     "list_metrics",
     "load_ipython_extension",
+    "load_run",
     "plot_batch",
     "plot_metrics",
+    "runs",
     "send_scores",
     "set_key",
     "summarize",

@@ -14,8 +14,11 @@ from .render.live import LiveView, live_view
 from .result import InvokeResult
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
 
+    from .cache import CachedCall
     from .clients import GalteaClient, OrqClient
 
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -69,6 +72,9 @@ def invoke(
     footer: bool = True,
     timeout: float | None = None,
     orq: OrqClient | None = None,
+    cache: bool = False,
+    cache_max_mb: float | None = None,
+    cache_max_age_days: float | None = None,
     **fields: Any,
 ) -> InvokeResult:
     """Call deployment ``key`` and return its answer, streaming it to the screen as it arrives.
@@ -80,6 +86,9 @@ def invoke(
     A broken stream raises :class:`~orqmagic.StreamInterrupted` whose ``partial``
     holds the text that arrived; Ctrl-C stops the stream, keeps the partial
     answer in :func:`last_result`, and re-raises ``KeyboardInterrupt``.
+    With ``cache=True`` an identical earlier request's complete answer is replayed
+    from the local store (as a stream, ``result.cached`` set) and nothing is sent;
+    see :mod:`orqmagic.cache` for the key and the limits.
     """
     if fmt not in ("markdown", "text", "json"):
         raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
@@ -88,12 +97,17 @@ def invoke(
         del fields["messages"]
     if not fields.get("messages") and not fields.get("inputs") and "mock_response" not in fields:
         raise ValidationError("nothing to send: give a prompt, messages or inputs", field="prompt")
-    deployment_body(key, stream=stream, **fields)  # validate now: nothing is sent on bad input
+    body = deployment_body(key, stream=stream, **fields)  # validate now: nothing is sent on bad input
     orq = orq or client("orq", stream_timeout=timeout)
+    cached = None
+    if cache:
+        from .cache import response_cache
+
+        cached = response_cache(cache_max_mb, cache_max_age_days).call(body, base_url=orq.config.base_url)
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
     try:
-        result = runner(orq, key, fields, view)
+        result = runner(orq, key, fields, view, cached)
     except BaseException:
         view.abandon()  # failed before any text: no placeholder left waiting
         raise
@@ -105,19 +119,28 @@ def invoke(
     return result
 
 
-def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) -> InvokeResult:
+def _replay(chunks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield from chunks
+
+
+def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView,
+                cached: CachedCall | None = None) -> InvokeResult:
     acc = StreamAccumulator()
     started = time.perf_counter()
     first_at: float | None = None
     error: str | None = None
     interrupted = False
     complete = False
-    chunks = orq.stream(key, **fields)
+    hit = cached.hit if cached is not None else None
+    chunks = _replay(hit.chunks) if hit is not None else orq.stream(key, **fields)
+    kept: list[dict[str, Any]] | None = [] if cached is not None and hit is None else None
     update = view.update
     try:
         for chunk in chunks:
             if first_at is None:
                 first_at = time.perf_counter()
+            if kept is not None:
+                kept.append(chunk)
             if acc.add(chunk):
                 update(acc)
         complete = True
@@ -135,20 +158,37 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
         ttft_ms=None if first_at is None else (first_at - started) * 1000,
         sandbox=orq.config.sandbox,
     )
+    _settle_cache(result, cached, kept, acc)
     _last["result"] = result
     view.finish(result)
     return result
 
 
-def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView) -> InvokeResult:
+def _settle_cache(result: InvokeResult, cached: CachedCall | None, kept: list[dict[str, Any]] | None,
+                  acc: StreamAccumulator) -> None:
+    """A replayed answer takes its original timings; a complete new one is stored (never a partial one)."""
+    if cached is None:
+        return
+    if cached.hit is not None:
+        result.cached, result.cached_at = True, cached.hit.created_at
+        result.latency_ms, result.ttft_ms = cached.hit.latency_ms, cached.hit.ttft_ms
+    elif kept is not None and result.complete and result.error is None and not result.interrupted and acc.final:
+        cached.save(kept, latency_ms=result.latency_ms, ttft_ms=result.ttft_ms)
+
+
+def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView,
+              cached: CachedCall | None = None) -> InvokeResult:
     started = time.perf_counter()
-    response = orq.invoke(key, **fields)
+    hit = cached.hit if cached is not None else None
+    response = hit.chunks[0] if hit is not None else orq.invoke(key, **fields)
     acc = StreamAccumulator()
     acc.add(response)
     result = InvokeResult.from_accumulator(
         acc, deployment=key, complete=True, streamed=False,
         latency_ms=(time.perf_counter() - started) * 1000, ttft_ms=None, sandbox=orq.config.sandbox,
     )
+    acc.final = True  # one invoke response is the whole answer
+    _settle_cache(result, cached, [response] if hit is None else None, acc)
     view.finish(result)
     return result
 

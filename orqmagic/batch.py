@@ -8,16 +8,15 @@ in-flight calls and returns the rows finished so far.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
-from .errors import OrqMagicError, ValidationError
+from .concurrent import RowSender, run_in_worker
+from .errors import ValidationError
+from .run_store import RESULT_COLUMNS, Recorder, Run, results_frame  # noqa: F401  (RESULT_COLUMNS is re-exported)
 from .templates import TemplateError, interpolate
 
 if TYPE_CHECKING:
@@ -25,9 +24,6 @@ if TYPE_CHECKING:
 
     from .clients import AsyncOrqClient
     from .render.table import Summary
-
-RESULT_COLUMNS = ["text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
-                  "finish_reason", "error"]
 
 
 def _rows(rows: Any) -> pd.DataFrame:
@@ -82,53 +78,67 @@ def _plain(value: Any) -> Any:
 
 
 class Progress:
-    """Counts of a batch (done, failed, and any others such as ``cached`` or ``resumed``) shown by tqdm.
+    """Counts of a batch shown by tqdm: ``tqdm.auto`` draws a widget in a notebook, a status line in a terminal.
 
-    ``tqdm.auto`` draws a widget in a notebook and a status line in a terminal:
-    deployment, done/total, rate and ETA from the start, with failed and the
-    other counts after them. With ``mode=None`` it only counts.
+    The bar shows the deployment, done/total, rate and ETA from the start, then
+    failed, resumed (rows loaded from a stored run) and cached (answers replayed
+    from the cache) counts; ``counts`` holds any further named counts. With
+    ``mode=None`` it only counts. A terminal also gets a one-line summary at the end.
     """
 
-    def __init__(self, total: int, mode: str | None, *, deployment: str = "invoke_many") -> None:
-        self.total, self.done, self.failed = total, 0, 0
-        self.counts: dict[str, int] = {}  # further counts by name, shown after "failed"
+    def __init__(self, total: int, mode: str | None, *, deployment: str = "invoke_many", resumed: int = 0) -> None:
+        self.total, self.done, self.failed = total, resumed, 0
+        self.resumed, self.cached = resumed, 0
+        self.counts: dict[str, int] = {}  # further counts by name, shown after the others
         self.started = time.perf_counter()
+        self._mode = mode
         self._bar: Any = None
         if mode is not None:
             if mode == "widget":
                 from tqdm.auto import tqdm
             else:
                 from tqdm import tqdm
-            self._bar = tqdm(total=total, desc=deployment, unit="row", file=sys.stderr, mininterval=0.1,
-                             dynamic_ncols=True, smoothing=0.2, leave=True)
+            self._bar = tqdm(total=total, initial=resumed, desc=deployment, unit="row", file=sys.stderr,
+                             mininterval=0.1, dynamic_ncols=True, smoothing=0.2, leave=True)
             self._bar.set_postfix_str(self._postfix(), refresh=True)
 
+    @property
+    def sent(self) -> int:
+        return self.done - self.resumed - self.cached
+
     def _postfix(self) -> str:
-        return ", ".join(f"{value} {name}" for name, value in {"failed": self.failed, **self.counts}.items())
+        shown = {"failed": self.failed, "resumed": self.resumed, "cached": self.cached, **self.counts}
+        return ", ".join(f"{value} {name}" for name, value in shown.items() if value or name == "failed")
 
     def line(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
+        apart = "".join(f" · {n} {what}" for n, what in ((self.resumed, "resumed"), (self.cached, "cached")) if n)
         extra = "".join(f" · {value} {name}" for name, value in self.counts.items())
-        return f"{self.done}/{self.total} done · {self.failed} failed{extra} · {self.done / elapsed:.1f} rows/s"
+        return (f"{self.done}/{self.total} done{apart} · {self.sent} sent · {self.failed} failed{extra}"
+                f" · {(self.done - self.resumed) / elapsed:.1f} rows/s")
 
-    def update(self, failed: bool = False, n: int = 1, **counts: int) -> None:
-        """``n`` more rows done (``failed`` ones among them), plus named counts, e.g. ``cached=1``."""
+    def update(self, failed: bool = False, cached: bool = False, n: int = 1, **counts: int) -> None:
+        """``n`` more rows done (failed or answered from the cache), plus named counts, e.g. ``retried=1``."""
         self.done += n
         self.failed += n if failed else 0
+        self.cached += n if cached else 0
         for name, value in counts.items():
             self.counts[name] = self.counts.get(name, 0) + value
         if self._bar is not None:
             self._bar.set_postfix_str(self._postfix(), refresh=False)
             self._bar.update(n)
 
-    def close(self, interrupted: bool) -> None:
+    def close(self, interrupted: bool, note: str = "") -> None:
         if self._bar is None:
             return
-        postfix = self._postfix() + (", interrupted" if interrupted else "")
-        self._bar.set_postfix_str(postfix, refresh=True)
-        if hasattr(self._bar, "colour") and (interrupted or self.failed):
+        suffix = (", interrupted" if interrupted else "") + note.replace(" · ", ", ")
+        self._bar.set_postfix_str(self._postfix() + suffix, refresh=True)
+        if interrupted or self.failed:
             self._bar.colour = "#f57c00"  # the warning colour of JupyterLab's themes
         self._bar.close()
+        if self._mode == "text":
+            sys.stderr.write(self.line() + (" (interrupted)" if interrupted else "") + note + "\n")
+            sys.stderr.flush()
 
 
 def _progress_mode(progress: bool | None) -> str | None:
@@ -142,78 +152,6 @@ def _progress_mode(progress: bool | None) -> str | None:
     return "text" if progress or kind == "terminal" else None
 
 
-class _Batch:
-    def __init__(self, key: str, requests: list[dict[str, Any]], concurrency: int, client_factory: Callable[[], Any],
-                 progress: Progress) -> None:
-        self.key, self.requests, self.concurrency = key, requests, concurrency
-        self.results: list[dict[str, Any] | None] = [None] * len(requests)
-        self._client_factory = client_factory
-        self._progress = progress
-
-    async def run(self) -> None:
-        semaphore = asyncio.Semaphore(self.concurrency)
-        client: AsyncOrqClient = self._client_factory()
-        try:
-            tasks = [asyncio.ensure_future(self._one(client, semaphore, i, r)) for i, r in enumerate(self.requests)]
-            try:
-                await asyncio.gather(*tasks)
-            except asyncio.CancelledError:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            await client.aclose()
-
-    async def _one(self, client: AsyncOrqClient, semaphore: asyncio.Semaphore, index: int, request: dict[str, Any]) -> None:
-        async with semaphore:
-            acc = StreamAccumulator()
-            started = time.perf_counter()
-            first: float | None = None
-            error: str | None = None
-            try:
-                async for chunk in client.stream(self.key, **request):
-                    if first is None:
-                        first = time.perf_counter()
-                    acc.add(chunk)
-            except OrqMagicError as exc:
-                error = str(exc)
-            usage = acc.usage or {}
-            self.results[index] = {
-                "text": acc.text if acc.chunks else None, "id": acc.id, "model": acc.model,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1) if error is None else None,
-                "ttft_ms": None if first is None else round((first - started) * 1000, 1),
-                "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens"),
-                "finish_reason": acc.finish_reason, "error": error,
-            }
-            self._progress.update(failed=error is not None)
-
-
-def _run_in_worker(batch: _Batch) -> bool:
-    """Run the batch loop in a thread; return True if Ctrl-C interrupted it."""
-    loop = asyncio.new_event_loop()
-    task = loop.create_task(batch.run())
-
-    def target() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    worker = threading.Thread(target=target, name="orqmagic-batch", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-    except KeyboardInterrupt:
-        loop.call_soon_threadsafe(task.cancel)
-        worker.join()
-        return True
-    return False
-
-
 def invoke_many(
     key: str,
     rows: Any,
@@ -224,6 +162,14 @@ def invoke_many(
     system: str | None = None,
     progress: bool | None = None,
     orq: Any = None,
+    run: str | None = None,
+    retry_failed: bool = False,
+    overwrite: bool = False,
+    trials: int = 1,
+    cache: bool = False,
+    cache_max_mb: float | None = None,
+    cache_max_age_days: float | None = None,
+    prices: Mapping[str, tuple[float, float]] | None = None,
     **fields: Any,
 ) -> pd.DataFrame:
     """Call deployment ``key`` once per row and return the rows with the answers, in row order.
@@ -234,13 +180,21 @@ def invoke_many(
     error and does not stop the others; 429s are retried after ``Retry-After``.
     Ctrl-C returns the rows finished so far (``df.attrs["interrupted"]``). An input
     column whose name is also a result column (``text``, ``id``, ...) is kept as ``input_<name>``.
-    """
-    import pandas as pd
 
+    ``run="NAME"`` records every row in the local store as it finishes; calling
+    again with the same name sends only the rows not yet recorded (and, with
+    ``retry_failed=True``, the failed ones). ``trials=N`` sends every row N times
+    (a ``trial`` column). ``cache=True`` replays identical earlier answers (see
+    :mod:`orqmagic.cache`). ``attrs`` carry token totals and, with ``prices``
+    (``{"provider/model": (input_per_1m, output_per_1m)}``), an estimated cost.
+    """
     from .clients import AsyncOrqClient, RetryPolicy
+    from .run_store import plan
+    from .stats import cost, totals
 
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValidationError("concurrency must be a whole number >= 1", field="concurrency")
+    _check_options(run=run, retry_failed=retry_failed, overwrite=overwrite, trials=trials, prices=prices)
     frame = _rows(rows)
     if frame.empty:
         raise ValidationError("no rows to run", field="rows")
@@ -258,32 +212,73 @@ def invoke_many(
         def factory() -> AsyncOrqClient:
             return AsyncOrqClient(config=config, retry=RetryPolicy(attempts=8, timeout=300, max_retry_after=60))
     else:
+        config = orq.config
+
         def factory() -> AsyncOrqClient:
             return orq
 
-    tracker = Progress(len(requests), _progress_mode(progress), deployment=key)
-    batch = _Batch(key, requests, concurrency, factory, tracker)
+    response_cache = None
+    if cache:
+        from .cache import response_cache as open_cache
+
+        response_cache = open_cache(cache_max_mb, cache_max_age_days)
+    slots = [(row, trial) for row in range(len(requests)) for trial in range(1, trials + 1)]
+    stored = Run.open(run, deployment=key, prompt=prompt, requests=requests, inputs=frame, trials=trials,
+                      overwrite=overwrite) if run is not None else None
+    done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
+    tracker = Progress(len(slots), _progress_mode(progress), deployment=key, resumed=len(slots) - len(todo))
+    recorder = Recorder(stored) if stored is not None else None
+    batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
+                      base_url=config.base_url, run=recorder)
+    batch.results = done
     started = time.perf_counter()
-    interrupted = _run_in_worker(batch)
-    tracker.close(interrupted)
+    try:
+        interrupted = run_in_worker(batch)
+    finally:
+        if recorder is not None:
+            recorder.close()  # every finished row is in the store before we return
     finished = [i for i, r in enumerate(batch.results) if r is not None]
-    results = pd.DataFrame([batch.results[i] for i in finished], columns=RESULT_COLUMNS, index=finished)
-    results = results.astype({"prompt_tokens": "Int64", "completion_tokens": "Int64"})  # 12, not 12.0
-    inputs = frame.loc[finished].rename(columns={c: f"input_{c}" for c in frame.columns if c in RESULT_COLUMNS})
-    out = inputs.join(results)
+    out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished], trials=trials,
+                        extra=["cached"] if cache else [])
     out.attrs.update({"deployment": key, "interrupted": interrupted, "wall_seconds": time.perf_counter() - started,
-                      "concurrency": concurrency, "rows": len(frame)})
+                      "concurrency": concurrency, "rows": len(frame), "trials": trials, "run": run,
+                      "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed, **totals(out)})
+    note = f" · tokens {out.attrs['prompt_tokens']:,} in → {out.attrs['completion_tokens']:,} out"
+    if prices:
+        out.attrs["prices"] = dict(prices)
+        out.attrs["estimated_cost"] = cost(out, prices)[0]
+        note += f" · estimated cost ${out.attrs['estimated_cost']:.4f}"
+    tracker.close(interrupted, note)
     return out
 
 
-def summarize(results: pd.DataFrame) -> Summary:
+def _check_options(*, run: str | None, retry_failed: bool, overwrite: bool, trials: int,
+                   prices: Mapping[str, tuple[float, float]] | None) -> None:
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValidationError("trials must be a whole number >= 1", field="trials")
+    if run is None and (retry_failed or overwrite):
+        raise ValidationError("retry_failed and overwrite need a run name (run='NAME')", field="run")
+    if prices is not None:
+        if not isinstance(prices, Mapping):
+            raise ValidationError('prices must be a dict like {"openai/gpt-4o-mini": (0.15, 0.6)}', field="prices")
+        for name, price in prices.items():
+            if (not isinstance(price, (tuple, list)) or len(price) != 2
+                    or not all(isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 0 for p in price)):
+                raise ValidationError(f"prices[{name!r}] must be (input_per_1m, output_per_1m), two numbers >= 0",
+                                      field="prices")
+
+
+def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] | None = None) -> Summary:
     """Latency and time-to-first-token percentiles, tokens and the error rate of a batch, as a table.
 
+    Also, per metric, the mean with its 95% confidence interval; with trials, how
+    often trials of a row agree; with ``prices`` (or a run's own), the estimated cost.
     The :class:`~orqmagic.render.table.Summary` shows units and rounded numbers
-    (HTML in a notebook, aligned text elsewhere); ``summary["latency_p50_ms"]``
-    is the raw number. More statistics are added with ``summary.add(...)``.
+    (HTML in a notebook, aligned text elsewhere); ``summary["latency_ms_mean"]``
+    is the raw number and ``summary[[...]]`` a Series of several.
     """
     from .render.table import Summary
+    from .stats import evaluation
 
     ok = results[results["error"].isna()]
     latency, ttft = ok["latency_ms"].astype(float), ok["ttft_ms"].astype(float)
@@ -299,6 +294,7 @@ def summarize(results: pd.DataFrame) -> Summary:
     summary.add("completion_tokens", int(ok["completion_tokens"].sum()), "tokens", label="completion tokens")
     summary.add("completion_tokens_mean", ok["completion_tokens"].astype(float).mean(), "tokens",
                 label="completion tokens per row")
+    summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
     return summary
 
 

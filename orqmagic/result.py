@@ -14,7 +14,9 @@ class InvokeResult:
     """What ``%%invoke`` and :func:`orqmagic.invoke` return.
 
     ``complete`` is False when the stream broke or was interrupted; ``text`` then
-    holds everything that arrived, and ``error`` says why it stopped.
+    holds everything that arrived, and ``error`` says why it stopped. ``cached``
+    is True when the answer was replayed from the response cache; its timings
+    are then those of the original call.
     """
 
     text: str
@@ -36,6 +38,8 @@ class InvokeResult:
     chunks: int = 0
     streamed: bool = True
     sandbox: bool = False
+    cached: bool = False  # replayed from the response cache (cache=True), not fetched now
+    cached_at: float | None = None  # when the cached answer was first received (epoch seconds)
 
     @classmethod
     def from_accumulator(

@@ -54,6 +54,46 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         CREATE INDEX outbox_status ON outbox(status, created_at);
     """),
+    (2, "cache: finished answers, replayed for an identical request (issue 14)", """
+        CREATE TABLE cache (
+            key        TEXT PRIMARY KEY,            -- sha256 of the canonical request (never the API key)
+            deployment TEXT NOT NULL,
+            host       TEXT NOT NULL,               -- scheme://host:port of the service, so sandbox and real differ
+            trial      INTEGER NOT NULL,
+            streamed   INTEGER NOT NULL,
+            label      TEXT NOT NULL,               -- a short preview of the prompt, for %orq cache
+            chunks     BLOB NOT NULL,               -- zlib-compressed JSON list of the chunks as received
+            meta       TEXT NOT NULL,               -- JSON: latency_ms, ttft_ms of the original call
+            size       INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            used_at    REAL NOT NULL,
+            hits       INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX cache_deployment ON cache(deployment);
+        CREATE INDEX cache_used ON cache(used_at);
+    """),
+    (3, "runs: named batch runs and each finished row, recorded as it finishes (issue 14)", """
+        CREATE TABLE runs (
+            name        TEXT PRIMARY KEY,
+            deployment  TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,              -- sha256 of the prompt and every row's request
+            prompt      TEXT,
+            rows        INTEGER NOT NULL,
+            trials      INTEGER NOT NULL,
+            inputs      TEXT NOT NULL,              -- JSON records of the input rows, for load_run
+            created_at  REAL NOT NULL,
+            updated_at  REAL NOT NULL
+        );
+        CREATE TABLE run_rows (
+            run         TEXT NOT NULL,
+            row         INTEGER NOT NULL,
+            trial       INTEGER NOT NULL,
+            failed      INTEGER NOT NULL,
+            result      TEXT NOT NULL,              -- JSON of the result columns
+            recorded_at REAL NOT NULL,
+            PRIMARY KEY (run, row, trial)
+        );
+    """),
 ]
 
 

@@ -12,7 +12,7 @@ from orqmagic.clients import BasetenClient, GalteaClient, OrqClient, RetryPolicy
 
 ENV_VARS = (
     "ORQ_API_KEY", "BASETEN_API_KEY", "GALTEA_API_KEY", "ORQ_BASE_URL", "BASETEN_BASE_URL",
-    "GALTEA_BASE_URL", "ORQMAGIC_SANDBOX", "ORQMAGIC_OUTBOX",
+    "GALTEA_BASE_URL", "ORQMAGIC_SANDBOX", "ORQMAGIC_OUTBOX", "ORQMAGIC_CACHE_MAX_MB", "ORQMAGIC_CACHE_MAX_AGE_DAYS",
 )
 FAST_RETRY = RetryPolicy(attempts=4, wait_initial=0.01, wait_max=0.05, timeout=10)
 
@@ -29,6 +29,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path, request) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ORQMAGIC_OUTBOX", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.setenv("ORQMAGIC_HOME", str(tmp_path / "home"))  # the store (cache, runs) is per test
     monkeypatch.setenv("ORQMAGIC_SANDBOX_TOKEN_RATE", "0")
     from orqmagic import api, config
 

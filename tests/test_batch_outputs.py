@@ -29,6 +29,20 @@ def test_summarize_is_a_formatted_table_with_units(results):
     assert html.startswith("<table") and "<th style='text-align:left'>latency p90</th>" in html
 
 
+def test_trial_statistics_render_as_intervals(sandbox_env):
+    rows = [{"topic": t} for t in ("billing", "refunds")]
+    results = orqmagic.invoke_many("support-bot", rows, prompt="Explain {{topic}}", trials=3, progress=False,
+                                   prices={"openai/gpt-4o-mini": (0.15, 0.60)})
+    summary = orqmagic.summarize(results)
+    text = repr(summary)
+    assert re.search(r"^latency mean \(95% CI\) +[\d.,]+ (ms|s) \([\d.,]+ (ms|s)–[\d.,]+ (ms|s)\)$", text, re.MULTILINE)
+    assert re.search(r"^agreement between trials +100\.0 %$", text, re.MULTILINE)
+    assert re.search(r"^estimated cost +\$0\.\d{4}$", text, re.MULTILINE)
+    assert "ci95" not in text  # the interval bounds sit in their mean's row
+    assert summary["latency_ms_ci95_low"] <= summary["latency_ms_mean"] <= summary["latency_ms_ci95_high"]
+    assert list(summary[["agreement", "trials"]]) == [1.0, 3]
+
+
 def test_extra_statistics_and_columns_just_render():
     summary = Summary("support-bot: 20 rows").add("rows", 20, "count")
     summary.add("agreement", (0.81, 0.72, 0.9), "%", note="95% CI")
@@ -50,15 +64,15 @@ def test_numbers_are_rounded_for_people():
 
 def test_results_are_rounded(results):
     assert all(v == round(v, 1) for v in results["latency_ms"])
-    assert str(results["completion_tokens"].dtype) == "Int64"
+    assert str(results["completion_tokens"].dtype) == "int64"  # 96, not 96.0
 
 
 def test_progress_shows_deployment_counts_rate_and_eta_from_the_start(capsys):
     progress = Progress(5, "text", deployment="support-bot")
     assert re.search(r"support-bot: +0%.*0/5 \[.*, 0 failed\]", capsys.readouterr().err)  # before any row ends
     progress.update(failed=True)
-    progress.update(cached=1)
+    progress.update(cached=True)
     progress.close(interrupted=True)
     last = capsys.readouterr().err.strip().split("\r")[-1]
     assert "2/5" in last and "1 failed, 1 cached, interrupted" in last and "row/s" in last
-    assert progress.line().startswith("2/5 done · 1 failed · 1 cached")
+    assert progress.line().startswith("2/5 done · 1 cached · 1 sent · 1 failed")

@@ -41,6 +41,11 @@ class OrqMagic(Magics):
     feedback = Bool(False, help="Show the feedback bar under every answer.").tag(config=True)
     show_traceback = Bool(False, help="Show full tracebacks instead of one-line errors.").tag(config=True)
     concurrency = Int(8, help="Parallel calls of %%invoke --over.").tag(config=True)
+    cache = Bool(False, help="Replay identical earlier answers from the local response cache.").tag(config=True)
+    cache_max_mb = Float(None, allow_none=True,
+                         help="Size cap of the response cache in MB (default: $ORQMAGIC_CACHE_MAX_MB or 256).").tag(config=True)
+    cache_max_age_days = Float(None, allow_none=True,
+                               help="Cached answers older than this are not used (default: 30).").tag(config=True)
 
     # -- %%invoke ---------------------------------------------------------------------
 
@@ -68,6 +73,11 @@ class OrqMagic(Magics):
     @argument("--feedback", action="store_true", default=None, help="Show a feedback bar under the answer.")
     @argument("--over", metavar="DF", help="Run the cell as a {{column}} template over every row of DataFrame DF.")
     @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over.")
+    @argument("--cache", action="store_true", default=None, help="Replay an identical earlier answer from the local cache.")
+    @argument("--run", metavar="NAME", help="With --over: record rows under NAME and resume it when run again.")
+    @argument("--retry-failed", action="store_true", help="With --run: send the rows that failed last time again.")
+    @argument("--overwrite", action="store_true", help="With --run: start the run NAME afresh.")
+    @argument("--trials", type=int, metavar="N", help="With --over: send every row N times.")
     @line_cell_magic
     def invoke(self, line: str, cell: str | None = None) -> None:
         """Send the cell to an orq.ai deployment and stream the answer into the notebook.
@@ -95,6 +105,8 @@ class OrqMagic(Magics):
             raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
         if args.over:
             return self._invoke_over(key, args, cell)
+        if args.run or args.trials or args.retry_failed or args.overwrite:
+            raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF")
         try:
             request = self._request(args, cell)
         except (cells.CellSyntaxError, ValidationError) as exc:
@@ -103,7 +115,7 @@ class OrqMagic(Magics):
         try:
             result = api.invoke(
                 key, stream=self.stream and not args.no_stream, fmt=args.format or self.format,
-                throttle=self.throttle, footer=self.footer, timeout=self.timeout, **request,
+                throttle=self.throttle, footer=self.footer, timeout=self.timeout, **self._cache_options(args), **request,
             )
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
@@ -169,7 +181,8 @@ class OrqMagic(Magics):
             raise UsageError(f"--over: no variable named {args.over!r} in the notebook")
         try:
             results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=args.concurrency or self.concurrency,
-                                  mock_response=args.mock, system=args.system)
+                                  mock_response=args.mock, system=args.system, run=args.run, trials=args.trials or 1,
+                                  retry_failed=args.retry_failed, overwrite=args.overwrite, **self._cache_options(args))
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
         self._store(args.out, results)
@@ -177,6 +190,10 @@ class OrqMagic(Magics):
             from IPython.display import display
 
             display(results.astype(object).where(results.notna(), "—"))  # missing values as a dash, not None/NaN
+
+    def _cache_options(self, args: Any) -> dict[str, Any]:
+        return {"cache": args.cache or (args.cache is None and self.cache), "cache_max_mb": self.cache_max_mb,
+                "cache_max_age_days": self.cache_max_age_days}
 
     def _store(self, name: str | None, value: Any) -> None:
         if value is None:
@@ -308,6 +325,8 @@ class OrqMagic(Magics):
         ``%orq deployments``   the orq deployments as a DataFrame
         ``%orq outbox``        feedback waiting to be sent
         ``%orq flush``         send waiting feedback now
+        ``%orq cache``         response-cache entries and size; ``%orq cache clear [KEY]`` empties it
+        ``%orq runs``          stored batch runs (``invoke_many(..., run="NAME")``)
         """
         from . import session
 
@@ -316,8 +335,9 @@ class OrqMagic(Magics):
         handler = getattr(session, f"cmd_{command}", None)
         if handler is None:
             raise UsageError(f"unknown %orq command {command!r}; try: {', '.join(session.COMMANDS)}")
+        extra = {"max_mb": self.cache_max_mb, "max_age_days": self.cache_max_age_days} if command == "cache" else {}
         try:
-            return handler(*rest)
+            return handler(*rest, **extra)
         except TypeError:
             raise UsageError(f"%orq {command}: wrong arguments (see %orq?)") from None
         except ValidationError as exc:

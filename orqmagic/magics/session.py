@@ -10,7 +10,7 @@ from .. import api
 from ..config import SERVICES, resolve, sandbox_mode_active, set_key, use_remote, use_sandbox
 from ..errors import ValidationError
 
-COMMANDS = ("sandbox", "remote", "status", "login", "deployments", "outbox", "flush")
+COMMANDS = ("sandbox", "remote", "status", "login", "deployments", "outbox", "flush", "cache", "runs")
 
 
 @dataclass
@@ -103,3 +103,65 @@ def cmd_flush() -> Any:
     from ..outbox import default_outbox
 
     return default_outbox().flush()
+
+
+@dataclass
+class CacheReport:
+    """``%orq cache``: entries and bytes per deployment, with the limits in force."""
+
+    rows: list[dict[str, Any]]
+    entries: int
+    size: int
+    max_bytes: int
+    max_age_days: float
+    path: str
+
+    def _lines(self) -> tuple[str, list[tuple[str, int, str, str]]]:
+        head = (f"Response cache: {self.entries:,} entries, {_mb(self.size)} of {_mb(self.max_bytes)}; "
+                f"answers older than {self.max_age_days:g} days are not used ({self.path})")
+        return head, [(r["deployment"], r["entries"], _mb(r["size"]), r["newest"]) for r in self.rows]
+
+    def _repr_markdown_(self) -> str:
+        head, rows = self._lines()
+        if not rows:
+            return head
+        table = ["| deployment | entries | size | newest |", "|---|---:|---:|---|"]
+        return "\n".join([head, "", *table, *(f"| {d} | {n:,} | {s} | {t} |" for d, n, s, t in rows)])
+
+    def __repr__(self) -> str:
+        head, rows = self._lines()
+        return "\n".join([head, *(f"  {d:<24} {n:>7,} entries {s:>10}  newest {t}" for d, n, s, t in rows)])
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+def cmd_cache(*args: str, max_mb: float | None = None, max_age_days: float | None = None) -> Any:
+    """``%orq cache``: what is cached; ``%orq cache clear [KEY]``: forget all of it, or one deployment's."""
+    import datetime as dt
+
+    from ..cache import response_cache
+
+    cache = response_cache(max_mb, max_age_days)
+    if args and args[0] == "clear" and len(args) <= 2:
+        gone = cache.clear(args[1] if len(args) == 2 else None)
+        where = f" for deployment `{args[1]}`" if len(args) == 2 else ""
+        return Notice(f"Cleared {gone:,} cached answers{where}.")
+    if args:
+        raise ValidationError("usage: %orq cache  |  %orq cache clear [DEPLOYMENT]")
+    query = ("SELECT deployment, COUNT(*) AS entries, SUM(size) AS size, MAX(created_at) AS newest "
+             "FROM cache GROUP BY deployment ORDER BY deployment")
+    rows = [dict(r) for r in cache.store.connection().execute(query)]
+    for row in rows:
+        row["newest"] = f"{dt.datetime.fromtimestamp(row['newest']):%Y-%m-%d %H:%M}"
+    stats = cache.stats()
+    return CacheReport(rows, stats["entries"], stats["bytes"], cache.settings.max_bytes,
+                       cache.settings.max_age_s / 86_400, str(cache.store.path))
+
+
+def cmd_runs() -> Any:
+    """``%orq runs``: the stored batch runs."""
+    from ..run_store import runs
+
+    return runs()

@@ -136,6 +136,10 @@ def footer_line(result: InvokeResult) -> str:
         parts.append(f"id {result.id}")
     if result.sandbox:
         parts.append("sandbox (simulated)")
+    if result.cached and result.cached_at is not None:
+        import datetime as dt
+
+        parts.append(f"cached (from {dt.datetime.fromtimestamp(result.cached_at):%Y-%m-%d %H:%M})")
     return " · ".join(parts)
 
 

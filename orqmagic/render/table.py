@@ -24,6 +24,14 @@ class _Row:
     unit: str | None
     values: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    shown: bool = True
+
+
+# How the statistics of :func:`orqmagic.stats.evaluation` read: per-metric means with their interval, and the rest.
+_METRIC_NAMES = {"latency_ms": ("latency", "ms"), "ttft_ms": ("time to first token", "ms"),
+                 "completion_tokens": ("completion tokens", "tokens"), "score": ("score", None)}
+_NAMED = {"trials": ("trials", "count"), "agreement": ("agreement between trials", "%"),
+          "estimated_cost": ("estimated cost", "$"), "estimated_cost_rows_unpriced": ("rows without a price", "count")}
 
 
 class Summary:
@@ -36,21 +44,43 @@ class Summary:
         self._rows: dict[str, _Row] = {}
 
     def add(self, name: str, value: Any, unit: str | None = None, *, label: str | None = None,
-            column: str | None = None, note: str = "") -> Summary:
+            column: str | None = None, note: str = "", shown: bool = True) -> Summary:
         """Set statistic ``name`` (in ``column``); ``unit``: ``ms``, ``%`` (ratio), ``$``, ``tokens``, ``count``, ..."""
         column = column or self.default_column
         if column not in self.columns:
             self.columns.append(column)
         row = self._rows.get(name)
         if row is None:
-            row = self._rows[name] = _Row(label or name.replace("_", " "), unit, note=note)
+            row = self._rows[name] = _Row(label or name.replace("_", " "), unit, note=note, shown=shown)
         else:
             row.unit = unit if unit is not None else row.unit
             row.label, row.note = label or row.label, note or row.note
         row.values[column] = value
         return self
 
-    def __getitem__(self, name: str) -> Any:
+    def add_statistics(self, statistics: dict[str, Any], *, column: str | None = None) -> Summary:
+        """Add a flat dict of statistics: ``<metric>_mean`` with ``_ci95_low``/``_ci95_high`` become one row
+        ``mean (95% CI)``; known names get labels and units; anything else is shown under its own name."""
+        for name, value in statistics.items():
+            if name.endswith(("_ci95_low", "_ci95_high")):
+                self.add(name, value, column=column, shown=False)  # by name, and inside its mean's row
+                continue
+            if name.endswith("_mean") and f"{name[:-5]}_ci95_low" in statistics:
+                metric = name[:-5]
+                label, unit = _METRIC_NAMES.get(metric, (metric.replace("_", " "), None))
+                interval = (value, statistics[f"{metric}_ci95_low"], statistics[f"{metric}_ci95_high"])
+                self.add(name, value, unit, label=f"{label} mean (95% CI)", column=column)
+                self._rows[name].values[f"{column or self.default_column}\0interval"] = interval
+                continue
+            label, unit = _NAMED.get(name, (name.replace("_", " "), None))
+            self.add(name, value, unit, label=label, column=column)
+        return self
+
+    def __getitem__(self, name: str | list[str]) -> Any:
+        if isinstance(name, list):  # like a Series: several statistics at once
+            import pandas as pd
+
+            return pd.Series({n: self[n] for n in name})
         return self._rows[name].values.get(self.default_column)
 
     def __setitem__(self, name: str, value: Any) -> None:
@@ -77,9 +107,10 @@ class Summary:
                             index=list(self._rows))
 
     def cells(self) -> list[list[str]]:
-        """The formatted table: label, one cell per column, note."""
-        return [[row.label, *(formatted(row.values.get(c), row.unit) for c in self.columns), row.note]
-                for row in self._rows.values()]
+        """The formatted table: label, one cell per column, note (rows kept only for lookup are left out)."""
+        return [[row.label, *(formatted(row.values.get(f"{c}\0interval", row.values.get(c)), row.unit)
+                              for c in self.columns), row.note]
+                for row in self._rows.values() if row.shown]
 
     def __repr__(self) -> str:
         cells = self.cells()
