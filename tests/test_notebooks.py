@@ -57,7 +57,8 @@ def test_prompt_exploration(sandbox_env):
     greeting = outputs_of(notebook, "%%invoke support-bot --inputs")[0].data["text/markdown"]
     assert "- **customer**: Ada Lovelace" in greeting and "- **plan**: gold" in greeting
     assert outputs_of(notebook, "print(filled")[0].text.startswith('You asked: *Explain orq.ai webhooks. The payload looks like {"event": "deploy"}.')
-    assert "application/json" in mimes(outputs_of(notebook, "%%invoke rag-bot"))
+    rag = outputs_of(notebook, "%%invoke rag-bot")[0].data["text/markdown"]  # --format json: a JSON block + footer
+    assert rag.startswith("```json\n") and "<sub>rag-bot · " in rag
     assert "<details><summary>Reasoning</summary>" in outputs_of(notebook, "%%invoke reasoner")[0].data["text/markdown"]
     assert "get_weather" in outputs_of(notebook, 'tool.tool_calls')[0].data["text/plain"]
     error = outputs_of(notebook, "%%invoke no-such-deployment")

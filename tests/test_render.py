@@ -77,7 +77,7 @@ def test_notebook_view_closes_fences_and_throttles(monkeypatch):
         return handle
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
-    view = NotebookView("support-bot", throttle=3600)
+    view = NotebookView("support-bot", throttle=3600, placeholder_delay=0)
     acc = StreamAccumulator()
     acc.add({"id": "x", "choices": [{"message": {"type": "content", "content": "Code:\n```python\nx = 1"}}]})
     view.update(acc)
@@ -94,7 +94,7 @@ def test_notebook_view_sends_a_bounded_tail_for_long_answers(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: handle.bodies.append(bundle) or handle)
     clock = iter(range(10**6))
     monkeypatch.setattr("orqmagic.render.live.time.monotonic", lambda: float(next(clock)))  # every chunk: 1 s later
-    view = NotebookView("support-bot", throttle=0.1)
+    view = NotebookView("support-bot", throttle=0.1, placeholder_delay=None)
     acc = StreamAccumulator()
     for i in range(3000):
         acc.add({"id": "x", "choices": [{"message": {"type": "content", "content": f"word{i} "}}]})
@@ -121,7 +121,7 @@ def fake_display(monkeypatch) -> StubHandle:
 
 def test_placeholder_names_the_deployment_until_the_first_token(monkeypatch):
     handle = fake_display(monkeypatch)
-    view = NotebookView("support-bot")
+    view = NotebookView("support-bot", placeholder_delay=0)
     first = handle.bodies[0]["text/markdown"]
     assert first.startswith("*support-bot · waiting for the first token · ") and first.endswith(" s*")
     view.status("rate limited, retrying in 20 s")
@@ -136,9 +136,13 @@ def test_placeholder_names_the_deployment_until_the_first_token(monkeypatch):
 
 def test_a_call_that_fails_before_text_takes_the_placeholder_down(monkeypatch):
     handle = fake_display(monkeypatch)
-    view = NotebookView("support-bot")
+    view = NotebookView("support-bot", placeholder_delay=0)
     view.abandon()
     assert handle.bodies[-1]["text/plain"].startswith("no answer from support-bot (")
+    quick = StubHandle()
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: quick.bodies.append(bundle) or quick)
+    NotebookView("support-bot", placeholder_delay=3600).abandon()  # failed before the placeholder was due
+    assert quick.bodies == []  # a fast error leaves no output besides the error
 
 
 def test_json_format_keeps_the_footer_with_rounded_numbers():

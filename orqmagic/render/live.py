@@ -13,6 +13,7 @@ streaming hot path and returns at once unless an update is due.
 
 from __future__ import annotations
 
+import contextvars
 import html
 import json
 import sys
@@ -31,6 +32,7 @@ TAIL_CHARS = 6_000
 CURSOR = " ▍"
 WAITING = "waiting for the first token"
 TICK_SECONDS = 0.5
+PLACEHOLDER_DELAY = 0.25  # an answer or an error within this needs no placeholder
 
 
 class LiveView(Protocol):
@@ -92,10 +94,11 @@ def final_bundle(result: InvokeResult, fmt: str, footer: bool) -> dict[str, Any]
 
 class NotebookView:
     """One display, updated in place: a placeholder until the first token, throttled while streaming,
-    complete at the end. The placeholder's clock ticks in a small thread until text arrives."""
+    complete at the end. The placeholder shows when no text came within ``placeholder_delay`` seconds and its
+    clock ticks in a small thread until text arrives (``placeholder_delay=None``: no placeholder)."""
 
     def __init__(self, deployment: str, *, fmt: str = "markdown", throttle: float = 0.1, footer: bool = True,
-                 placeholder: bool = True) -> None:
+                 placeholder_delay: float | None = PLACEHOLDER_DELAY) -> None:
         self._deployment = deployment
         self._fmt = fmt
         self._throttle = throttle
@@ -108,11 +111,15 @@ class NotebookView:
         self._settled = threading.Event()  # set once text arrives or the call ends: the placeholder clock stops
         self.updates = 0
         self._finished = False
-        if placeholder:
-            self._tick()
-            threading.Thread(target=self._clock, name="orqmagic-placeholder", daemon=True).start()
-        else:
+        if placeholder_delay is None:
             self._settled.set()
+            return
+        if placeholder_delay <= 0:
+            self._tick()
+        # the clock runs in the caller's context, so its output belongs to the running cell
+        clock = contextvars.copy_context()
+        threading.Thread(target=clock.run, args=(self._clock, placeholder_delay), name="orqmagic-placeholder",
+                         daemon=True).start()
 
     def _show(self, bundle: dict[str, Any], *, placeholder: bool = False) -> None:
         with self._lock:
@@ -129,9 +136,13 @@ class NotebookView:
         body = placeholder_markdown(self._deployment, time.monotonic() - self._started_at, self._note)
         self._show({"text/markdown": body, "text/plain": body.strip("*")}, placeholder=True)
 
-    def _clock(self) -> None:
-        while not self._settled.wait(TICK_SECONDS):
+    def _clock(self, delay: float) -> None:
+        """Show the placeholder once ``delay`` passes without text (a fast error shows no output at all),
+        then tick its clock until the first text."""
+        wait = max(delay, 0.0) or TICK_SECONDS
+        while not self._settled.wait(wait):
             self._tick()
+            wait = TICK_SECONDS
 
     def status(self, message: str) -> None:
         """Shown in the placeholder until the first text (e.g. a 429 being waited out)."""
