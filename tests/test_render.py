@@ -1,6 +1,7 @@
 """Rendering: partial Markdown stays readable, footers, tails, and the live view's throttle."""
 
 import IPython.display
+import pytest
 
 from orqmagic.clients.accumulator import StreamAccumulator
 from orqmagic.render.live import TAIL_CHARS, NotebookView, final_bundle
@@ -151,3 +152,19 @@ def test_json_format_keeps_the_footer_with_rounded_numbers():
     assert '"latency_ms": 1325.0' in bundle["text/markdown"] and "1325.048" not in bundle["text/markdown"]
     assert bundle["text/markdown"].startswith("```json\n") and "latency 1.33 s · TTFT 87 ms" in bundle["text/markdown"]
     assert bundle["text/plain"].endswith("-- " + footer_line(result(latency_ms=1325.0481100000115, ttft_ms=87.123456)))
+
+
+def test_orqmagic_errors_show_as_one_wrapped_line_in_ipython(ip):
+    from orqmagic import ValidationError
+
+    result = ip.run_cell("from orqmagic import ValidationError\nraise ValidationError('score must be from 0 to 100, got 150')")
+    lines = result.error_in_exec._render_traceback_()
+    assert lines == ["\x1b[31mValidationError: score must be from 0 to 100, got 150\x1b[0m"]
+    long = ValidationError("word " * 60)._render_traceback_()
+    assert len(long) > 1 and all(line.removeprefix("\x1b[31m").removesuffix("\x1b[0m").endswith("word") for line in long)
+    ip.run_line_magic("config", "OrqMagic.show_traceback = True")
+    try:
+        with pytest.raises(NotImplementedError):  # IPython then prints the full traceback
+            ValidationError("x")._render_traceback_()
+    finally:
+        ip.run_line_magic("config", "OrqMagic.show_traceback = False")
