@@ -159,6 +159,8 @@ def _panel(ax: Axes, sub: pd.DataFrame, name: str, attrs: dict[str, Any], single
         ax.set_title(pretty_metric(name), loc="left", fontsize=9 if compact else 10)
         ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color=GREY, fontsize=10)
         ax.set_yticks([])
+        if single_step:
+            ax.set_xticks([])  # no axis for values that do not exist
         return
     unit, kind = str(sub["unit"].iloc[0]), str(sub["kind"].iloc[0])
     step = attrs.get("step_seconds")
