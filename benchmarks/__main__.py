@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, display, evaluation, frames, panel, startup, stream
+from . import batch, compare, display, evaluation, frames, panel, startup, stream
 from ._common import Figure, machine
 
 BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup,
-              "evaluation": evaluation, "panel": panel}
+              "evaluation": evaluation, "compare": compare, "panel": panel}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,7 +67,7 @@ def run(quick: bool) -> list[Figure]:
         finally:
             os.environ.clear()
             os.environ.update(env_backup)
-        streams = httpx.get(f"{url}/_sandbox/received").json()["streams"]
+        streams = httpx.get(f"{url}/_sandbox/received", headers={"Authorization": f"Bearer {key}"}).json()["streams"]
 
     def display_msgs(index: int) -> list[dict]:
         return [m for m in recorder.by_cell[index] if m["msg_type"] in ("display_data", "update_display_data")]

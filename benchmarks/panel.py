@@ -1,4 +1,4 @@
-"""7. One MetricsPanel refresh with every metric (19) over 14 days: display traffic and click-to-plot time.
+"""8. One MetricsPanel refresh with every metric (19) over 14 days: display traffic and click-to-plot time.
 
 Traffic is what the kernel would send the front end for that refresh: every widget state
 update (the plot PNG, table, status lines, progress) counted at the comm layer, plus the

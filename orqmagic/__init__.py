@@ -50,6 +50,8 @@ _LAZY = {
     "FeedbackPanel": "orqmagic.widgets",
     "MetricForm": "orqmagic.widgets",
     "invoke_many": "orqmagic.batch",
+    "compare": "orqmagic.comparison",
+    "Comparison": "orqmagic.comparison",
     "summarize": "orqmagic.batch",
     "send_scores": "orqmagic.batch",
     "plot_batch": "orqmagic.frames",
@@ -66,6 +68,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BasetenClient",
+    "Comparison",
     "ConfigurationError",
     "FeedbackPanel",
     "GalteaClient",
@@ -90,6 +93,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "add_metrics",
+    "compare",
     "create_metric",
     "fetch_metrics",
     "invoke",
@@ -148,5 +152,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         RetryPolicy,
     )
     from .clients.accumulator import StreamAccumulator
+    from .comparison import Comparison, compare
     from .result import InvokeResult
     from .sandbox import Sandbox

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from .clients._transport import retry_listener
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
-from .config import resolve
+from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import StreamInterrupted, ValidationError
+from .outbox import add_metrics
 from .render.live import LiveView, live_view
 from .result import InvokeResult
 
@@ -21,27 +22,7 @@ if TYPE_CHECKING:
     from .cache import CachedCall
     from .clients import GalteaClient, OrqClient
 
-_clients: dict[tuple[Any, ...], Any] = {}
-_clients_lock = threading.Lock()
 _last: dict[str, InvokeResult | None] = {"result": None}
-
-
-def client(service: str, *, timeout: float | None = None, stream_timeout: float | None = None) -> Any:
-    """A shared client for ``service`` as configured right now (keys, base URL, sandbox).
-
-    Clients are kept per configuration, so switching to the sandbox or setting
-    a key takes effect on the next call without reconnecting every time.
-    """
-    from . import clients
-
-    config = resolve(service)
-    kwargs = {k: v for k, v in (("timeout", timeout), ("stream_timeout", stream_timeout)) if v is not None}
-    cache_key = (service, config.base_url, config.key, tuple(sorted(kwargs.items())))
-    with _clients_lock:
-        if cache_key not in _clients:
-            cls = {"orq": clients.OrqClient, "baseten": clients.BasetenClient, "galtea": clients.GalteaClient}[service]
-            _clients[cache_key] = cls(config=config, **kwargs)
-        return _clients[cache_key]
 
 
 def last_result() -> InvokeResult | None:
@@ -90,6 +71,8 @@ def invoke(
     from the local store (as a stream, ``result.cached`` set) and nothing is sent;
     see :mod:`orqmagic.cache` for the key and the limits.
     """
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86_400):
+        raise ValidationError(f"timeout must be a number of seconds above 0 (at most a day), got {timeout!r}", field="timeout")
     if fmt not in ("markdown", "text", "json"):
         raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
     fields["messages"] = build_messages(prompt, system=system, messages=messages)
@@ -106,11 +89,16 @@ def invoke(
         cached = response_cache(cache_max_mb, cache_max_age_days).call(body, base_url=orq.config.base_url)
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
+    token = retry_listener.set(getattr(view, "status", None))  # "rate limited, retrying in 20 s" shows in the view
     try:
         result = runner(orq, key, fields, view, cached)
     except BaseException:
-        view.abandon()  # failed before any text: no placeholder left waiting
+        abandon = getattr(view, "abandon", None)
+        if abandon is not None:
+            abandon()  # failed before any text: no placeholder left waiting
         raise
+    finally:
+        retry_listener.reset(token)
     _last["result"] = result
     if result.interrupted:
         raise KeyboardInterrupt
@@ -196,33 +184,16 @@ def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView,
 # -- feedback and metric definitions --------------------------------------------------
 
 
-def add_metrics(
-    transaction_id: str,
-    *,
-    score: int | None = None,
-    usage: dict[str, Any] | None = None,
-    performance: dict[str, Any] | None = None,
-    messages: list[dict] | None = None,
-    choices: list[dict] | None = None,
-    metadata: dict[str, Any] | None = None,
-    outbox: Any = None,
-) -> Any:
-    """Send feedback, usage and performance for response ``transaction_id`` to orq.
-
-    Everything is checked before sending. A transient failure (network, timeout,
-    429, 5xx) does not lose the submission: it waits in the outbox and is sent
-    again by ``%orq flush`` or the next send. Returns the outbox's receipt.
-    """
-    from .outbox import default_outbox
-
-    box = outbox or default_outbox()
-    return box.submit(transaction_id, score=score, usage=usage, performance=performance,
-                      messages=messages, choices=choices, metadata=metadata)
-
-
 def create_metric(name: str, *, source: str, evaluation_params: list[str] | None = None, galtea: GalteaClient | None = None,
                   **fields: Any) -> dict[str, Any]:
     """Define an evaluation metric on Galtea (``POST /metrics``); rules are checked before sending."""
+    if not isinstance(source, str) or not source.strip():
+        if source is None:  # the definition's own advice first (a judge prompt alone would mean FULL_PROMPT)
+            from .clients.galtea import metric_body
+
+            metric_body(name, source=None, evaluation_params=evaluation_params, **fields)
+        raise ValidationError(f"source is required (SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION), got {source!r}",
+                              field="source")
     return (galtea or client("galtea")).create_metric(name, source=source, evaluation_params=evaluation_params, **fields)
 
 

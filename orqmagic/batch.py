@@ -202,8 +202,10 @@ def invoke_many(
     requests = build_requests(frame, prompt=prompt, inputs_from=inputs_from, system=system, fields=fields)
     if not any(r.get("messages") or r.get("inputs") for r in requests) and "mock_response" not in fields:
         raise ValidationError("nothing to send: give a prompt template or columns for inputs", field="prompt")
+    deployment_body(key, stream=True, **fields)  # shared fields fail here, before any call
     for request in requests[:1]:
-        deployment_body(key, stream=True, **request)  # bad fields fail here, before any call
+        deployment_body(key, stream=True, **request)  # so does a template or column problem of every row
+    # A row's own value that cannot be sent (a datetime, NaN, ...) fails that row alone, with its error.
     if orq is None:
         from .config import resolve
 

@@ -11,12 +11,11 @@ row half-recorded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import aio
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .errors import OrqMagicError
@@ -102,34 +101,5 @@ class RowSender:
 
 
 def run_in_worker(batch: RowSender) -> bool:
-    """Run the batch loop in a thread; return True if Ctrl-C interrupted it.
-
-    The end is signalled by an Event, not ``Thread.join``: a KeyboardInterrupt
-    landing inside ``join`` can leave the thread marked stopped while it still
-    runs (CPython gh-90882), and rows must not finish after we return.
-    """
-    loop = asyncio.new_event_loop()
-    task = loop.create_task(batch.run())
-    finished = threading.Event()
-
-    def target() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            finished.set()
-
-    worker = threading.Thread(target=target, name="orqmagic-batch", daemon=True)
-    worker.start()
-    try:
-        while not finished.wait(0.05):
-            pass
-    except KeyboardInterrupt:
-        with contextlib.suppress(RuntimeError):  # the loop may have closed just now
-            loop.call_soon_threadsafe(task.cancel)
-        finished.wait()
-        return True
-    return False
+    """Run the batch loop in a worker thread (the loop comparisons share); True if Ctrl-C interrupted it."""
+    return aio.run_in_worker(batch.run(), name="orqmagic-batch")

@@ -21,19 +21,49 @@ from .errors import ConfigurationError
 ServiceName = Literal["orq", "baseten", "galtea"]
 
 
-class Secret:
-    """A key that never shows itself: not in ``repr``, ``str``, f-strings or pickles."""
+def _check_key(value: object) -> str:
+    """The key as one line of printable ASCII; the error never contains the key itself."""
+    # Each refusal drops the value from this frame first, so a verbose traceback's locals do not show it.
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        del value
+        raise ConfigurationError(f"a key must be a str, got {kind} (the key is not shown)")
+    value = value.strip()
+    if not value:
+        raise ConfigurationError("a key must be a non-empty string")
+    for position, char in enumerate(value, 1):
+        if not (char.isascii() and char.isprintable()) or char.isspace():
+            kind = "a space" if char == " " else "a non-ASCII character" if not char.isascii() else "a control character"
+            del value, char
+            raise ConfigurationError(
+                f"the key has {kind} at position {position}: a key is one line of printable ASCII "
+                "without spaces; paste it again (the key is not shown)"
+            )
+    return value
 
-    __slots__ = ("_value",)
+
+class Secret:
+    """A key that never shows itself: not in ``repr``, ``str``, f-strings, pickles, copies or debugger listings.
+
+    The value is held in a closure, not an attribute, so ``dir()``, ``vars()``
+    and the variable views of debuggers list only a function. What Python makes
+    unavoidable: ``reveal()`` returns it, and the closure cell (or ``gc``) can be
+    read by code that goes looking for it.
+    """
+
+    __slots__ = ("_reveal",)
 
     def __init__(self, value: str) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigurationError("a key must be a non-empty string")
-        self._value = value.strip()
+        try:
+            checked = _check_key(value)
+        except ConfigurationError:
+            del value
+            raise
+        object.__setattr__(self, "_reveal", lambda: checked)
 
     def reveal(self) -> str:
         """The key itself, for the one place that needs it: the Authorization header."""
-        return self._value
+        return self._reveal()
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -43,14 +73,34 @@ class Secret:
     def __format__(self, spec: str) -> str:
         return repr(self)
 
+    def __dir__(self) -> list[str]:
+        return ["reveal"]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Secret cannot be changed")
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        import hmac
+
+        return isinstance(other, Secret) and hmac.compare_digest(other.reveal().encode(), self.reveal().encode())
 
     def __hash__(self) -> int:
-        return hash(self._value)
+        return hash(self.reveal())
+
+    def __reduce_ex__(self, protocol: object) -> tuple:
+        raise TypeError("a Secret cannot be pickled")
 
     def __reduce__(self) -> tuple:
         raise TypeError("a Secret cannot be pickled")
+
+    def __getstate__(self) -> object:
+        raise TypeError("a Secret has no state to hand out")
+
+    def __copy__(self) -> Secret:
+        raise TypeError("a Secret cannot be copied; pass the same object")
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        raise TypeError("a Secret cannot be copied; pass the same object")
 
 
 @dataclass(frozen=True)
@@ -111,7 +161,12 @@ def use_remote() -> None:
 
 def set_key(service: str, key: str) -> None:
     """Use ``key`` for ``service`` in this process (what ``%orq login`` calls after ``getpass``)."""
-    _session.keys[_service(service).name] = Secret(key)
+    svc = _service(service)
+    try:
+        _session.keys[svc.name] = Secret(key)
+    except ConfigurationError as exc:
+        del key  # not in this frame's locals in a verbose traceback
+        raise ConfigurationError(f"{svc.title} key: {exc}") from None
 
 
 def _service(name: str) -> Service:
@@ -148,9 +203,21 @@ def resolve(
 ) -> ServiceConfig:
     """Decide where ``service`` lives and which key it gets (see the module docstring)."""
     svc = _service(service)
-    explicit_key = Secret(api_key) if isinstance(api_key, str) else api_key
+    if api_key is not None and not isinstance(api_key, (str, Secret)):
+        kind = type(api_key).__name__
+        del api_key
+        raise ConfigurationError(f"api_key must be a str, got {kind} (the key is not shown)")
+    try:
+        explicit_key = Secret(api_key) if isinstance(api_key, str) else api_key
+    except ConfigurationError:
+        del api_key
+        raise
     env_key = os.environ.get(svc.key_env, "").strip()
-    key = explicit_key or _session.keys.get(svc.name) or (Secret(env_key) if env_key else None)
+    try:
+        key = explicit_key or _session.keys.get(svc.name) or (Secret(env_key) if env_key else None)
+    except ConfigurationError as exc:
+        del env_key, api_key
+        raise ConfigurationError(f"{svc.key_env}: {exc}") from None
 
     if base_url:
         return ServiceConfig(svc, _check_url(base_url, "base_url"), key, sandbox=False)

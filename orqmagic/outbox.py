@@ -1,193 +1,336 @@
-"""A durable outbox for feedback: nothing a user scored is lost to a flaky network.
+"""A durable outbox for feedback: nothing a user scored is lost to a flaky network, a crash or a second notebook.
 
-Submissions are sent at once. One that fails for a transient reason (network,
-timeout, 429, 5xx) is appended to a local JSON-lines file and sent again by
-:meth:`Outbox.flush` (``%orq flush``) and before every later send. The file is
-append-only: an ``add`` line per queued submission and a ``done`` line when it
-was delivered or rejected, so a crash at any point loses nothing and a kernel
-restart picks the pending ones up again. Each submission has a client id, also
-sent in the metrics ``metadata``, so our bookkeeping never counts a retry twice.
+Every submission is written to the local store (:mod:`orqmagic.store`) *before*
+it is sent, claimed by its sender, and marked ``sent`` or ``rejected`` in a
+transaction after the answer. One that fails for a transient reason (network,
+timeout, 429, 5xx) stays ``pending`` and is sent again by :meth:`Outbox.flush`
+(``%orq flush``) or by a background retry after the next successful send.
+
+Exactly one sender holds a record at a time, across threads and processes: a
+sender claims a record with an ``UPDATE ... WHERE status='pending' AND (unclaimed
+or lease lapsed)`` inside ``BEGIN IMMEDIATE``. A claim names its process, so a
+claim of a process that died on this machine is free at once; elsewhere it lapses
+with its lease. Records are claimed one at a time, so a crash re-sends at most
+the one record that was in flight. Each submission carries a client id in the
+metrics ``metadata``, so our bookkeeping never counts a retry twice.
+
+A new score never waits on old ones: it is sent at once, and the old ones go
+in a background thread. A store that cannot be used never blocks a new score
+either: it is still sent, and the receipt (or, if it could not be sent and
+could not be kept, one error line) says what to do.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import socket
+import sqlite3
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clients.orq import metrics_body
-from .errors import APIError, RateLimitError, ServerError, TransportError, ValidationError
+from .errors import APIError, TransportError, ValidationError
+from .outbox_reports import FlushReport, Receipt, is_transient
+from .store import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     from .clients import OrqClient
 
 SUBMISSION_ID_KEY = "orqmagic_submission_id"
+LEASE_S = 120.0  # longer than one send may take (timeouts and retries included)
+_HOST = socket.gethostname()
 
 
-def default_path() -> Path:
-    """``$ORQMAGIC_OUTBOX``, else the user's data directory."""
-    if os.environ.get("ORQMAGIC_OUTBOX"):
-        return Path(os.environ["ORQMAGIC_OUTBOX"]).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "orqmagic" / "outbox.jsonl"
+def _pid_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill there would terminate the process: rely on the lease instead
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
-def is_transient(exc: Exception) -> bool:
-    return isinstance(exc, (TransportError, RateLimitError, ServerError))
-
-
-@dataclass
-class Receipt:
-    """What happened to one submission: ``sent`` or ``queued`` (kept for a retry)."""
-
-    status: str
-    submission_id: str
-    transaction_id: str
-    error: str | None = None
-    what: str = "feedback"  # what was submitted, in words: "feedback", "usage and timings", ...
-
-    def __repr__(self) -> str:
-        extra = f", error={self.error!r}" if self.error else ""
-        return f"Receipt({self.status}, transaction_id={self.transaction_id!r}{extra})"
-
-    def _repr_markdown_(self) -> str:
-        if self.status == "sent":
-            return f"✅ {self.what} sent for `{self.transaction_id}`"
-        return f"⏳ {self.what} kept in the outbox for a retry (`%orq flush`): {self.error}"
-
-
-@dataclass
-class FlushReport:
-    sent: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
-    last_error: str | None = None
-
-    def __repr__(self) -> str:
-        return f"FlushReport(sent={len(self.sent)}, rejected={len(self.rejected)}, still pending={len(self.pending)})"
-
-    def _repr_markdown_(self) -> str:
-        line = f"outbox flushed: **{len(self.sent)}** sent, **{len(self.pending)}** still pending"
-        if self.rejected:
-            line += f", **{len(self.rejected)}** rejected ({self.rejected[0][1]})"
-        if self.pending and self.last_error:
-            line += f"; last error: {self.last_error}"
-        return line
+def _claim_is_dead(token: str | None) -> bool:
+    """A claim of a process on this machine that no longer runs (its lease need not lapse)."""
+    if not token:
+        return False
+    host, _, rest = token.partition("|")
+    pid = rest.split("|", 1)[0]
+    return host == _HOST and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
 
 
 class Outbox:
-    """Send metrics submissions, keeping the ones that fail transiently for later."""
+    """Send metrics submissions through the local store, keeping the ones that fail transiently.
 
-    def __init__(self, path: str | Path | None = None, *, orq: OrqClient | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+    ``store`` is a :class:`~orqmagic.store.Store`, a path to a store file, or
+    ``None`` for the default store. A path ending in ``.jsonl`` names an outbox
+    file of earlier releases: it is imported once into a store file beside it.
+    """
+
+    def __init__(self, store: Store | str | Path | None = None, *, orq: OrqClient | None = None,
+                 lease: float = LEASE_S) -> None:
+        legacy: Path | None = None
+        if store is None:
+            from .outbox_import import legacy_path
+
+            self.store, legacy = default_store(), legacy_path()
+        elif isinstance(store, Store):
+            self.store = store
+        elif Path(store).suffix == ".jsonl":
+            legacy = Path(store).expanduser()
+            self.store = Store(legacy.with_suffix(".sqlite3"))
+        else:
+            self.store = Store(store)
+        self._legacy = legacy
         self._orq = orq
-        self._lock = threading.RLock()
+        self.lease = lease
+        self._token = f"{_HOST}|{os.getpid()}|{uuid.uuid4().hex[:8]}"
+        self._background: threading.Thread | None = None
+        self._bg_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.import_note: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
 
     def __repr__(self) -> str:
-        return f"Outbox({str(self.path)!r}, pending={len(self.pending())})"
+        try:
+            pending = str(len(self.pending()))
+        except StoreError:
+            pending = "unknown (store unusable)"
+        return f"Outbox({str(self.path)!r}, pending={pending})"
 
     def _client(self) -> OrqClient:
         if self._orq is not None:
             return self._orq
-        from .api import client
+        from .clients import RetryPolicy
+        from .clients.shared import client
 
-        return client("orq")
+        # Feedback is kept and retried by the outbox, so one send does not wait long on a dead network.
+        return client("orq", timeout=5.0, retry=RetryPolicy(attempts=2, timeout=6.0, max_retry_after=2.0))
 
-    # -- the log ----------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, after importing a legacy JSONL outbox once."""
+        conn = self.store.connection()
+        if self._legacy is not None:
+            from .outbox_import import import_jsonl
 
-    def _append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, separators=(",", ":")) + "\n"
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def _read(self) -> list[dict[str, Any]]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        records = []
-        for line in lines:
+            legacy, self._legacy = self._legacy, None
             try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue  # a line torn by a crash mid-write: the rest of the log still counts
-        return records
+                self.import_note = import_jsonl(self.store, legacy)
+            except (StoreError, sqlite3.Error) as exc:
+                self._legacy = legacy  # tried again next time; the file is left as it was
+                self.import_note = f"the old outbox file {legacy} could not be imported yet ({exc})"
+        return conn
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        try:
+            self._db()
+            with self.store.transaction() as conn:
+                return conn.execute(sql, args).rowcount
+        except sqlite3.Error as exc:
+            raise StoreError(f"the local store at {self.store.path} cannot be written ({exc}); "
+                             "set ORQMAGIC_HOME to another folder or move the file aside") from None
+
+    # -- reading ------------------------------------------------------------------------
 
     def pending(self) -> list[dict[str, Any]]:
-        """Queued submissions not yet delivered or rejected, oldest first."""
-        with self._lock:
-            records = self._read()
-        done = {r["id"] for r in records if r.get("op") == "done"}
-        seen: dict[str, dict[str, Any]] = {}
-        for record in records:
-            if record.get("op") == "add" and record["id"] not in done:
-                seen.setdefault(record["id"], record)
-        return list(seen.values())
+        """Submissions not yet delivered or rejected, oldest first (damaged records are not included)."""
+        return [r for r in self.records("pending") if r["body"] is not None]
 
-    def _compact_if_empty(self) -> None:
-        if self.path.exists() and not self.pending():
-            self.path.unlink()
+    def records(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Rows of the outbox as dicts (``id``, ``transaction_id``, ``body``, ``status``, ``queued_at``, ``error``)."""
+        try:
+            conn = self._db()
+            query = "SELECT * FROM outbox" + (" WHERE status = ?" if status else "") + " ORDER BY created_at, rowid"
+            rows = conn.execute(query, (status,) if status else ()).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"the local store at {self.store.path} cannot be read ({exc})") from None
+        out = []
+        for row in rows:
+            try:
+                body = json.loads(row["body"])
+            except ValueError:
+                body = None
+            out.append({"id": row["submission_id"], "transaction_id": row["transaction_id"], "body": body,
+                        "status": row["status"], "attempts": row["attempts"], "queued_at": row["created_at"],
+                        "error": row["last_error"], "claimed": row["claimed_by"] is not None})
+        return out
 
     # -- sending ------------------------------------------------------------------------
 
     def submit(self, transaction_id: str, **fields: Any) -> Receipt:
-        """Validate, then send at once; a transient failure queues the submission."""
-        if not isinstance(transaction_id, str) or not transaction_id.strip():
-            raise ValidationError("the response id must be a non-empty string", field="transaction_id")
+        """Validate, record, send at once; a transient failure leaves the submission pending."""
+        from .clients.orq import check_id
+
+        transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
         body = metrics_body(**fields)
         submission_id = uuid.uuid4().hex
         body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
-        if self.pending():
-            self.flush()
+        encoded = json.dumps(body, separators=(",", ":"), allow_nan=False)
+        now = time.time()
+        unrecorded: str | None = None
         try:
-            self._client().add_metrics(transaction_id.strip(), **_fields_of(body))
-        except APIError as exc:
+            self._write("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, "
+                        "updated_at, claimed_by, claim_until) VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?)",
+                        (submission_id, transaction_id, encoded, now, now, self._token, now + self.lease))
+        except StoreError as exc:
+            unrecorded = str(exc)
+        try:
+            self._client().add_metrics(transaction_id, **_fields_of(body))
+        except (APIError, TransportError) as exc:
+            if unrecorded is not None:
+                raise StoreError(f"feedback for {transaction_id} was not sent ({exc}) and could not be kept: "
+                                 f"{unrecorded}; then send it again") from None
             if not is_transient(exc):
+                self._settle(submission_id, "rejected", str(exc))
                 raise
-            return self._queue(submission_id, transaction_id, body, exc)
-        except TransportError as exc:
-            return self._queue(submission_id, transaction_id, body, exc)
-        return Receipt("sent", submission_id, transaction_id)
+            self._release(submission_id, str(exc))
+            return Receipt("queued", submission_id, transaction_id, str(exc))
+        except BaseException:
+            if unrecorded is None:
+                self._release(submission_id, "interrupted before an answer")
+            raise
+        note = None
+        if unrecorded is None:
+            note = self._settle(submission_id, "sent", None)
+            self._retry_in_background()
+        else:
+            note = f"sent, but not recorded: {unrecorded}"
+        return Receipt("sent", submission_id, transaction_id, note=note)
 
-    def _queue(self, submission_id: str, transaction_id: str, body: dict[str, Any], exc: Exception) -> Receipt:
-        with self._lock:
-            self._append({"op": "add", "id": submission_id, "transaction_id": transaction_id, "body": body,
-                          "queued_at": time.time(), "error": str(exc)})
-        return Receipt("queued", submission_id, transaction_id, str(exc))
+    def _settle(self, submission_id: str, status: str, error: str | None) -> str | None:
+        """Mark a claimed record done; returns a note if the store refused (it stays pending, may be re-sent)."""
+        try:
+            self._write("UPDATE outbox SET status = ?, last_error = ?, updated_at = ?, claimed_by = NULL, "
+                        "claim_until = NULL WHERE submission_id = ?", (status, error, time.time(), submission_id))
+        except StoreError as exc:
+            return f"sent, but could not be marked done ({exc}); it may be sent once more"
+        return None
 
-    def flush(self) -> FlushReport:
-        """Send every pending submission once; keep the ones that still fail transiently."""
+    def _release(self, submission_id: str, error: str) -> None:
+        with contextlib.suppress(StoreError):  # else the claim lapses with its lease (or when this process ends)
+            self._write("UPDATE outbox SET last_error = ?, updated_at = ?, claimed_by = NULL, claim_until = NULL "
+                        "WHERE submission_id = ? AND claimed_by = ?", (error, time.time(), submission_id, self._token))
+
+    def _claim(self, submission_id: str) -> bool:
+        """Take one pending record for this sender; False if another sender holds it or it is done."""
+        now = time.time()
+        try:
+            self._db()
+            with self.store.transaction() as conn:
+                row = conn.execute("SELECT claimed_by, claim_until FROM outbox WHERE submission_id = ? "
+                                   "AND status = 'pending'", (submission_id,)).fetchone()
+                if row is None:
+                    return False
+                free = row["claimed_by"] is None or (row["claim_until"] or 0) < now or _claim_is_dead(row["claimed_by"])
+                if not free:
+                    return False
+                return conn.execute(
+                    "UPDATE outbox SET claimed_by = ?, claim_until = ?, attempts = attempts + 1, updated_at = ? "
+                    "WHERE submission_id = ? AND status = 'pending'",
+                    (self._token, now + self.lease, now, submission_id)).rowcount == 1
+        except sqlite3.Error as exc:
+            raise StoreError(f"the local store at {self.store.path} cannot be written ({exc})") from None
+
+    def flush(self, *, on_progress: Callable[[int, int], None] | None = None) -> FlushReport:
+        """Send every pending submission once (those another sender holds are skipped); keep transient failures."""
         report = FlushReport()
-        with self._lock:
-            for record in self.pending():
-                try:
-                    self._client().add_metrics(record["transaction_id"], **_fields_of(record["body"]))
-                except (APIError, TransportError) as exc:
-                    if is_transient(exc):
-                        report.pending.append(record["id"])
-                        report.last_error = str(exc)
-                        continue
-                    self._append({"op": "done", "id": record["id"], "status": "rejected", "error": str(exc)})
-                    report.rejected.append((record["id"], str(exc)))
-                    continue
-                self._append({"op": "done", "id": record["id"], "status": "sent"})
-                report.sent.append(record["id"])
-            self._compact_if_empty()
+        candidates = self.records("pending")
+        for done, record in enumerate(candidates, 1):
+            if self._stop.is_set():
+                report.pending.append(record["id"])
+                continue
+            if self._claim(record["id"]):
+                self._send_claimed(record, report)
+            elif self._still_pending(record["id"]):  # another sender holds it right now
+                report.pending.append(record["id"])
+            if on_progress:
+                on_progress(done, len(candidates))
         return report
+
+    def _still_pending(self, submission_id: str) -> bool:
+        row = self._db().execute("SELECT status FROM outbox WHERE submission_id = ?", (submission_id,)).fetchone()
+        return row is not None and row["status"] == "pending"
+
+    def _send_claimed(self, record: dict[str, Any], report: FlushReport) -> None:
+        body = record["body"]
+        if not isinstance(body, dict) or not isinstance(record["transaction_id"], str):
+            self._settle(record["id"], "damaged", "the stored body is not a metrics body")
+            report.damaged.append(record["id"])
+            return
+        try:
+            self._client().add_metrics(record["transaction_id"], **_fields_of(body))
+        except (APIError, TransportError) as exc:
+            if is_transient(exc):
+                self._release(record["id"], str(exc))
+                report.pending.append(record["id"])
+                report.last_error = str(exc)
+            else:
+                self._settle(record["id"], "rejected", str(exc))
+                report.rejected.append((record["id"], str(exc)))
+            return
+        except (ValidationError, TypeError, ValueError) as exc:  # a stored body that no longer validates
+            self._settle(record["id"], "damaged", f"cannot be sent: {exc}")
+            report.damaged.append(record["id"])
+            return
+        except BaseException:
+            self._release(record["id"], "interrupted before an answer")
+            raise
+        self._settle(record["id"], "sent", None)
+        report.sent.append(record["id"])
+
+    # -- background retries ---------------------------------------------------------------
+
+    def _retry_in_background(self) -> None:
+        """After a successful send, send what is still pending in a thread (the caller does not wait)."""
+        try:
+            row = self._db().execute("SELECT 1 FROM outbox WHERE status = 'pending' AND claimed_by IS NULL LIMIT 1").fetchone()
+        except sqlite3.Error:
+            return
+        if row is None:
+            return
+        with self._bg_lock:
+            if self._background is not None and self._background.is_alive():
+                return
+            self._background = threading.Thread(target=self._background_flush, name="orqmagic-outbox", daemon=True)
+            _running.add(self)
+            self._background.start()
+
+    def _background_flush(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # a background retry must never surface as a thread traceback
+            pass
+        finally:
+            self.store.close()
+            _running.discard(self)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background retry to end; True if none is running any more."""
+        thread = self._background
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    def stop(self, timeout: float | None = 15.0) -> None:
+        """Let a background retry finish the record in flight and stop (called at exit)."""
+        self._stop.set()
+        self.wait(timeout)
+        self._stop.clear()
 
 
 def _fields_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -198,12 +341,52 @@ def _fields_of(body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-_default: dict[Path, Outbox] = {}
+_running: set[Outbox] = set()
+
+
+@atexit.register
+def _stop_background() -> None:
+    """At exit, the record in flight is finished and marked, not cut off (which could send it twice)."""
+    for box in list(_running):
+        box.stop()
+
+
+_default: dict[tuple[Path, str], Outbox] = {}
+_default_lock = threading.Lock()
 
 
 def default_outbox() -> Outbox:
-    """The outbox at the configured path (one per path in this process)."""
-    path = default_path()
-    if path not in _default:
-        _default[path] = Outbox(path)
-    return _default[path]
+    """The outbox on the default store (one per store path and legacy file in this process)."""
+    from .outbox_import import legacy_path
+    from .store import default_path
+
+    key = (default_path(), str(legacy_path()))
+    with _default_lock:
+        if key not in _default:
+            _default[key] = Outbox()
+        return _default[key]
+
+
+def add_metrics(
+    transaction_id: str,
+    *,
+    score: int | None = None,
+    usage: dict[str, Any] | None = None,
+    performance: dict[str, Any] | None = None,
+    messages: list[dict] | None = None,
+    choices: list[dict] | None = None,
+    metadata: dict[str, Any] | None = None,
+    outbox: Outbox | None = None,
+) -> Receipt:
+    """Send feedback, usage and performance for response ``transaction_id`` to orq.
+
+    Everything is checked before sending. A transient failure (network, timeout,
+    429, 5xx) does not lose the submission: it waits in the outbox and is sent
+    again by ``%orq flush`` or in the background after the next send. Returns the receipt.
+    """
+    box = outbox or default_outbox()
+    return box.submit(transaction_id, score=score, usage=usage, performance=performance,
+                      messages=messages, choices=choices, metadata=metadata)
+
+
+__all__ = ["SUBMISSION_ID_KEY", "FlushReport", "Outbox", "Receipt", "add_metrics", "default_outbox", "is_transient"]

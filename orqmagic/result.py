@@ -97,7 +97,7 @@ class InvokeResult:
         With ``attach_metrics`` the usage and timings go along. A transient
         failure keeps the submission in the outbox for a later retry.
         """
-        from .api import add_metrics
+        from .outbox import add_metrics
 
         meta = dict(metadata or {})
         if comment:
@@ -107,7 +107,7 @@ class InvokeResult:
 
     def report_metrics(self, score: int | None = None) -> Any:
         """Send this answer's usage and performance (latency, time to first token) to orq."""
-        from .api import add_metrics
+        from .outbox import add_metrics
 
         fields = self.metrics_fields()
         receipt = add_metrics(self._require_id(), score=score, **fields)

@@ -12,7 +12,8 @@ from orqmagic.clients import BasetenClient, GalteaClient, OrqClient, RetryPolicy
 
 ENV_VARS = (
     "ORQ_API_KEY", "BASETEN_API_KEY", "GALTEA_API_KEY", "ORQ_BASE_URL", "BASETEN_BASE_URL",
-    "GALTEA_BASE_URL", "ORQMAGIC_SANDBOX", "ORQMAGIC_OUTBOX", "ORQMAGIC_CACHE_MAX_MB", "ORQMAGIC_CACHE_MAX_AGE_DAYS",
+    "GALTEA_BASE_URL", "ORQMAGIC_SANDBOX", "ORQMAGIC_OUTBOX", "ORQMAGIC_HOME", "ORQMAGIC_CACHE_MAX_MB",
+    "ORQMAGIC_CACHE_MAX_AGE_DAYS",
 )
 FAST_RETRY = RetryPolicy(attempts=4, wait_initial=0.01, wait_max=0.05, timeout=10)
 
@@ -24,20 +25,23 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path, request) -> None:
-    """No real keys leak in, feedback goes to a per-test outbox, and sandbox faults start cleared."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path, request) -> Iterator[None]:
+    """No real keys leak in, each test gets its own local store (and so outbox), and sandbox faults start cleared."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ORQMAGIC_OUTBOX", str(tmp_path / "outbox.jsonl"))
-    monkeypatch.setenv("ORQMAGIC_HOME", str(tmp_path / "home"))  # the store (cache, runs) is per test
+    monkeypatch.setenv("ORQMAGIC_HOME", str(tmp_path / "home"))  # the store (outbox, cache, runs) is per test
     monkeypatch.setenv("ORQMAGIC_SANDBOX_TOKEN_RATE", "0")
-    from orqmagic import api, config
+    from orqmagic import config, outbox
+    from orqmagic.clients import shared
 
     config._session.mode = "auto"
     config._session.keys.clear()
-    api._clients.clear()
+    shared.clear()
     if "sandbox" in request.fixturenames:
         request.getfixturevalue("sandbox").set_faults(None)
+    yield
+    for box in list(outbox._running):  # a background retry must not send into the next test
+        box.wait()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +117,31 @@ def test_tool_arguments_survive_any_split(parts, data):
     pieces = [{"index": 0, "type": "function", "function": {"name": "f" if i == 0 else "", "arguments": p}} for i, p in enumerate(parts)]
     acc = fold([chunk(kind="tool_calls", tool_calls=[p]) for p in pieces])
     assert acc.tool_calls[0]["function"]["arguments"] == arguments
+
+
+def _final(text: str) -> dict:
+    return {"id": "r", "is_final": True, "choices": [{"index": 0, "message": {"type": "content", "role": "assistant", "content": text},
+                                                       "finish_reason": "stop"}]}
+
+
+def _delta(text: str) -> dict:
+    return {"id": "r", "is_final": False, "choices": [{"index": 0, "message": {"type": "content", "role": "assistant", "content": text}}]}
+
+
+@pytest.mark.parametrize(("deltas", "final", "expected"), [
+    (["Hello", " world", "\n\n"], "Hello world", "Hello world\n\n"),
+    (["Hello", " world", "\n\n"], "Hello world\n\n", "Hello world\n\n"),
+    (["Hello", " world"], "  Hello world  ", "Hello world"),
+    (["\nHello", " world"], "Hello world", "\nHello world"),
+    (["Hello", " world", "\n"], "Hello world\nand more", "Hello world\nand more"),
+    (["Hello", " world", "\n\n"], "Hello world and more", "Hello world\n\nand more"),
+    (["Hello"], "Hello world", "Hello world"),
+    (["Hello world"], "Hello", "Hello world"),
+    ([], "Only final", "Only final"),
+])
+def test_final_chunk_repeating_the_text_is_never_appended_twice(deltas, final, expected):
+    acc = StreamAccumulator()
+    for piece in deltas:
+        acc.add(_delta(piece))
+    acc.add(_final(final))
+    assert acc.text == expected

@@ -61,6 +61,13 @@ def test_prompt_exploration(sandbox_env):
     assert rag.startswith("```json\n") and "<sub>rag-bot · " in rag
     assert "<details><summary>Reasoning</summary>" in outputs_of(notebook, "%%invoke reasoner")[0].data["text/markdown"]
     assert "get_weather" in outputs_of(notebook, 'tool.tool_calls')[0].data["text/plain"]
+    pair = outputs_of(notebook, "%%invoke support-bot summarizer")
+    assert len(pair) == 1 and pair[0].data["text/markdown"].count('class="orqmagic-column"') == 2
+    assert "summarizer" in outputs_of(notebook, "pair.to_frame()")[0].data["text/plain"]
+    temps = outputs_of(notebook, "%%invoke support-bot --variants")[0].data["text/markdown"]
+    assert all(f"**t={t}**" in temps for t in ("0.0", "0.7", "1.2"))
+    prefer = outputs_of(notebook, "print(temps.diff")
+    assert "identical" in prefer[0].text and prefer[1].data["text/plain"].count("Receipt(sent") == 3
     error = outputs_of(notebook, "%%invoke no-such-deployment")
     assert [o.output_type for o in error] == ["error"]
     assert len(error[0].traceback) == 1 and "Deployment with key 'no-such-deployment' not found" in error[0].traceback[0]

@@ -40,7 +40,7 @@ def test_command_line_sandbox_prints_url_and_key_and_serves():
         assert response.status_code == 200 and response.json()["data"][0]["key"] == "support-bot"
         answer_id = OrqClient(base_url=f"http://127.0.0.1:{port}", api_key="cli-key").invoke("support-bot", inputs={"q": "hi"})["id"]
         OrqClient(base_url=f"http://127.0.0.1:{port}", api_key="cli-key").add_metrics(answer_id, score=3)
-        received = fetch_received(f"http://127.0.0.1:{port}")["received"]
+        received = fetch_received(f"http://127.0.0.1:{port}", "cli-key")["received"]
         assert received[-1]["transaction_id"] == answer_id
     finally:
         process.terminate()

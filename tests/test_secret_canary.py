@@ -113,3 +113,129 @@ def test_executed_notebooks_hold_no_key(monkeypatch, tmp_path):
             saved = tmp_path / path.name
             nbformat.write(notebook, saved)
             assert_clean(saved.read_text())
+
+
+# -- keys that are not one line, not a str, echoed near a cut, or chained to httpx -----------------
+
+BAD_KEYS = [CANARY[:8] + "\n" + CANARY[8:], CANARY[:8] + "\r" + CANARY[8:], CANARY + "\x00", CANARY[:5] + " " + CANARY[5:],
+            CANARY + "\tx", CANARY + "é", CANARY[:4] + "\x1b[31m" + CANARY[4:]]
+
+
+def verbose_text(exc: BaseException) -> str:
+    """What a verbose traceback shows of our frames, their local variables included (the caller's own are theirs)."""
+    summary = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    ours = [frame for frame in summary.stack if "/orqmagic/" in frame.filename.replace("\\", "/")]
+    assert ours, "the error was raised outside orqmagic?"
+    return "".join(f"{f.filename}:{f.lineno} {f.name} {f.locals}\n" for f in ours) + "".join(summary.format_exception_only())
+
+
+def refused(build) -> str:
+    with pytest.raises(orqmagic.ConfigurationError) as info:
+        build()
+    text = str(info.value)
+    assert "\n" not in text and ("not shown" in text or "paste it again" in text)
+    return text_of(info.value) + verbose_text(info.value)
+
+
+@pytest.mark.parametrize("bad", BAD_KEYS, ids=["newline", "carriage-return", "nul", "space", "tab", "non-ascii", "escape"])
+def test_keys_with_whitespace_or_control_characters_are_refused_without_showing_them(bad, monkeypatch):
+    from orqmagic.config import set_key
+
+    texts = [refused(lambda: OrqClient(api_key=bad, base_url="http://orq.test")),
+             refused(lambda: resolve("galtea", api_key=bad)),
+             refused(lambda: set_key("baseten", bad))]
+    if "\x00" not in bad:  # the environment itself cannot hold a NUL
+        monkeypatch.setenv("ORQ_API_KEY", bad)
+        texts.append(refused(lambda: OrqClient(base_url="http://orq.test")))
+        assert "ORQ_API_KEY" in texts[-1]
+    assert_clean(*texts)
+
+
+@pytest.mark.parametrize("key", [CANARY.encode(), bytearray(CANARY.encode()), memoryview(CANARY.encode()), 12345, [CANARY]],
+                         ids=["bytes", "bytearray", "memoryview", "int", "list"])
+def test_api_key_of_the_wrong_type_is_refused_and_absent_from_verbose_tracebacks(key):
+    texts = [refused(lambda: OrqClient(api_key=key, base_url="http://orq.test")),
+             refused(lambda: orqmagic.AsyncOrqClient(api_key=key, base_url="http://orq.test")),
+             refused(lambda: resolve("orq", api_key=key))]
+    assert all("must be a str" in t for t in texts)
+    assert_clean(*texts)
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+@pytest.mark.parametrize("pad", [150, 195, 200, 290, 295, 299])
+def test_key_echoed_near_the_cut_is_redacted_before_truncating(canary_env, pad, as_json):
+    def echo(request: httpx.Request) -> httpx.Response:
+        text = "x" * pad + request.headers["authorization"].split()[1] + " tail"
+        return httpx.Response(400, json={"message": text}) if as_json else httpx.Response(400, text=text)
+
+    client = OrqClient(base_url="http://orq.test", transport=httpx.MockTransport(echo), retry=ONE_TRY)
+    message = drive(lambda: client.invoke("support-bot", inputs={"q": "x"}))
+    assert "sk-can" not in message and CANARY[-6:] not in message
+
+
+def chain(exc: BaseException | None) -> list[BaseException]:
+    out = []
+    while exc is not None and exc not in out:
+        out.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
+def test_our_errors_do_not_chain_an_httpx_object_holding_the_header(canary_env, sandbox):
+    errors = []
+    for build in (lambda: OrqClient(base_url="http://127.0.0.1:9", retry=ONE_TRY).invoke("support-bot", inputs={"q": "x"}),
+                  lambda: OrqClient(base_url=sandbox.url, api_key=sandbox.key, timeout=0.1, retry=ONE_TRY,
+                                    headers={"X-Sandbox-Fault": "latency_ms=500"}).invoke("support-bot", inputs={"q": "x"}),
+                  lambda: list(OrqClient(base_url=sandbox.url, api_key=sandbox.key,
+                                         headers={"X-Sandbox-Fault": "drop_after=2"}).stream("support-bot", inputs={"q": "x"})),
+                  lambda: list(OrqClient(base_url="http://127.0.0.1:9", retry=ONE_TRY).stream("support-bot", inputs={"q": "x"}))):
+        with pytest.raises(OrqMagicError) as info:
+            build()
+        errors.append(info.value)
+    for error in errors:
+        assert chain(error) == [error], f"{type(error).__name__} chains {[type(e).__name__ for e in chain(error)[1:]]}"
+        assert not any(isinstance(v, (httpx.Request, httpx.Response, httpx.HTTPError)) for v in vars(error).values())
+        assert_clean(verbose_text(error))
+
+
+def test_secret_refuses_pickle_copy_state_and_member_listings():
+    import copy
+    import pickle
+
+    from orqmagic.config import Secret
+
+    secret = Secret(CANARY)
+    for attempt in (lambda: pickle.dumps(secret), lambda: copy.copy(secret), lambda: copy.deepcopy(secret),
+                    lambda: secret.__getstate__(), lambda: object.__reduce_ex__(secret, 2),
+                    lambda: pickle.dumps(resolve("orq", api_key=CANARY, base_url="http://orq.test"))):
+        with pytest.raises(TypeError) as info:
+            attempt()
+        assert_clean(text_of(info.value))
+    with pytest.raises(TypeError):
+        vars(secret)
+    with pytest.raises(AttributeError):
+        secret._value = "x"
+    listing = [f"{name}={getattr(secret, name)!r}" for name in dir(secret)]
+    assert listing[0].startswith("reveal=")
+    assert_clean(repr(secret), str(secret), f"{secret}", f"{secret!r:>40}", *listing)
+    assert secret.reveal() == CANARY and secret == Secret(CANARY)
+
+
+def test_the_local_store_holds_no_key(monkeypatch, tmp_path):
+    with Sandbox(key=CANARY) as sb:
+        monkeypatch.setenv("ORQ_BASE_URL", sb.url)
+        monkeypatch.setenv("ORQ_API_KEY", CANARY)
+        result = orqmagic.invoke("support-bot", "hello", display=False)
+        sb.set_faults("status=503,match=/v2/deployments/" + result.id)
+        queued = result.feedback(10)
+        sb.set_faults(None)
+        sent = result.feedback(20)
+        from orqmagic.outbox import default_outbox
+
+        box = default_outbox()
+        assert box.wait(timeout=30)
+        assert queued.status == "queued" and sent.status == "sent"
+        store_files = sorted(box.path.parent.glob("orqmagic.sqlite3*"))
+        assert store_files
+        assert_clean(*(f.read_bytes().decode("latin-1") for f in store_files), repr(box), repr(queued), repr(sent),
+                     queued._repr_markdown_(), str(box.records()))

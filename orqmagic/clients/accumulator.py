@@ -33,10 +33,17 @@ def _merge_final(accumulated: str, final: str) -> str:
     """What a final chunk's content adds to ``accumulated`` (``""`` if it only repeats it)."""
     if not accumulated:
         return final
-    if final == accumulated:
-        return ""
+    if final == accumulated or accumulated.startswith(final) or final.strip() == accumulated.strip():
+        return ""  # a repeat of the text so far, trimmed or not
     if final.startswith(accumulated):
         return final[len(accumulated):]
+    body = accumulated.rstrip()
+    if body and final.startswith(body):  # the repeat lacks our trailing whitespace, then goes on
+        rest, trailing = final[len(body):], accumulated[len(body):]
+        return rest[len(trailing):] if rest.startswith(trailing) else rest.lstrip()
+    stripped = final.strip()
+    if stripped and accumulated.strip().startswith(stripped):
+        return ""
     return final
 
 

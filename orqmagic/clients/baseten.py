@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient
+from ._transport import AsyncClient, Call, SyncClient, path_id
 
 MODES = ("CURRENT", "SUMMARY", "SERIES")
 # Baseten's public "supported metrics" list (../shared/api-notes.md).
@@ -87,9 +87,7 @@ def metrics_call(
 
 
 def _check_id(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or "/" in value:
-        raise ValidationError(f"{name} must be a non-empty id without '/'", field=name)
-    return value.strip()
+    return path_id(value, name)
 
 
 class BasetenClient(SyncClient):

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient
+from ._transport import AsyncClient, Call, SyncClient, path_id
 
 CREATABLE_SOURCES = ("SELF_HOSTED", "PARTIAL_PROMPT", "HUMAN_EVALUATION")
 ALL_SOURCES = (*CREATABLE_SOURCES, "FULL_PROMPT", "GEVAL", "DEEPEVAL", "DETERMINISTIC")
@@ -35,6 +35,9 @@ def _string_list(name: str, value: Any) -> list[str]:
 def check_evaluation_params(params: Any) -> list[str]:
     """Known names only, one spelling at a time, order kept, no repeats."""
     names = _string_list("evaluation_params", params)
+    if not names:
+        raise ValidationError("evaluation_params is empty: name at least one (e.g. input, actualOutput), or leave it out",
+                              field="evaluation_params")
     for spelling in (EVALUATION_PARAMS, EVALUATION_PARAMS_SNAKE):
         if all(n in spelling for n in names):
             break
@@ -154,9 +157,7 @@ def list_call(
 
 
 def _get_call(metric_id: str) -> Call:
-    if not isinstance(metric_id, str) or not metric_id.strip() or "/" in metric_id:
-        raise ValidationError("metric id must be a non-empty id", field="metric_id")
-    return Call("GET", f"/metrics/{metric_id.strip()}")
+    return Call("GET", f"/metrics/{path_id(metric_id, 'metric_id', what='metric id')}")
 
 
 class GalteaClient(SyncClient):

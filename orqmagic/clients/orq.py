@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient
+from ._transport import AsyncClient, Call, SyncClient, json_ready, path_id
 
 MESSAGE_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _MAPPING_FIELDS = ("inputs", "context", "metadata", "extra_params", "knowledge_filter")
@@ -90,8 +92,8 @@ def deployment_body(
             continue
         if isinstance(value, str):
             value = {"id": value}
-        if not isinstance(value, Mapping) or not isinstance(value.get("id"), str):
-            raise ValidationError(f"{name} must be an id string or a dict with an 'id'", field=name)
+        if not isinstance(value, Mapping) or not isinstance(value.get("id"), str) or not value["id"].strip():
+            raise ValidationError(f"{name} must be an id string (not empty) or a dict with an 'id'", field=name)
         body[name] = dict(value)
     options = dict(invoke_options or {})
     if mock_response is not None:
@@ -104,7 +106,7 @@ def deployment_body(
         options["include_usage"] = bool(include_usage)
     if options:
         body["invoke_options"] = options
-    return body
+    return {name: json_ready(value, name) for name, value in body.items()}
 
 
 def metrics_body(
@@ -119,10 +121,13 @@ def metrics_body(
     """The body of ``POST /v2/deployments/{id}/metrics``, checked field by field."""
     body: dict[str, Any] = {}
     if score is not None:
-        if isinstance(score, bool) or not isinstance(score, int):
+        if isinstance(score, float) and score.is_integer():
+            score = int(score)
+        if isinstance(score, bool) or not isinstance(score, numbers.Integral):  # numpy.int64(90) is a whole number
             raise ValidationError(
                 f"score must be a whole number from 0 to 100, got {score!r}", field="score"
             )
+        score = int(score)
         if not 0 <= score <= 100:
             raise ValidationError(f"score must be from 0 to 100, got {score}", field="score")
         body["feedback"] = {"score": score}
@@ -131,8 +136,8 @@ def metrics_body(
             raise ValidationError("usage must be a dict", field="usage")
         for name in ("prompt_tokens", "completion_tokens"):
             value = usage.get(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValidationError(f"usage needs {name} (a number >= 0)", field=f"usage.{name}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise ValidationError(f"usage needs {name} (a finite number >= 0)", field=f"usage.{name}")
         body["usage"] = {k: v for k, v in usage.items() if v is not None}
     if performance is not None:
         if not isinstance(performance, Mapping):
@@ -141,9 +146,9 @@ def metrics_body(
             value = performance.get(name)
             if value is None and not required:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
                 raise ValidationError(
-                    f"performance needs {name} in milliseconds (a number >= 0)",
+                    f"performance needs {name} in milliseconds (a finite number >= 0)",
                     field=f"performance.{name}",
                 )
         body["performance"] = {k: v for k, v in performance.items() if v is not None}
@@ -159,13 +164,16 @@ def metrics_body(
         raise ValidationError(
             "nothing to send: give a score, usage, performance, messages, choices or metadata"
         )
-    return body
+    return {name: json_ready(value, name) for name, value in body.items()}
+
+
+def check_id(value: Any, field: str, *, what: str) -> str:
+    """A response (transaction) id, checked before it goes into the URL path."""
+    return path_id(value, field, what=what)
 
 
 def _metrics_call(transaction_id: str, body: dict[str, Any]) -> Call:
-    if not isinstance(transaction_id, str) or not transaction_id.strip():
-        raise ValidationError("the response id must be a non-empty string", field="transaction_id")
-    return Call("POST", f"/v2/deployments/{transaction_id.strip()}/metrics", json=body)
+    return Call("POST", f"/v2/deployments/{check_id(transaction_id, 'transaction_id', what='the response id')}/metrics", json=body)
 
 
 def _deployments_call(limit: int, starting_after: str | None) -> Call:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import numbers
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,17 @@ if TYPE_CHECKING:
     from ..clients import BasetenClient
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|wk)\s*$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\s*-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$")
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
                  "days": 86400, "w": 604800, "wk": 604800}
+
+
+# Bounds that keep one call's work bounded: times from 2000 to a day ahead, and at most
+# MAX_PIECES requests of 7 days (about 14 months) unless the caller raises ``max_requests``.
+EARLIEST_MS = 946_684_800_000  # 2000-01-01
+FUTURE_SLACK_MS = 86_400_000
+MAX_PIECES = 60
+MAX_DURATION_S = 100 * 365 * 86_400
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -28,25 +38,52 @@ def parse_duration(text: str) -> dt.timedelta:
     match = _RELATIVE.match(text)
     if not match:
         raise ValidationError(f"cannot read {text!r} as a duration; use forms like 30m, 24h, 7d", field="window")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        raise ValidationError(f"the duration {text.strip()!r} is longer than a century; use forms like 30m, 24h, 7d",
+                              field="window")
+    return dt.timedelta(seconds=seconds)
+
+
+def _number_to_millis(value: float, field: str) -> int:
+    if not math.isfinite(value):
+        raise ValidationError(f"{field} must be a finite epoch in milliseconds, got {value!r}", field=field)
+    if value < EARLIEST_MS:
+        if value > 0 and EARLIEST_MS <= value * 1000 < 10 * EARLIEST_MS:
+            raise ValidationError(f"{field}={value:g} looks like epoch seconds; times are epoch milliseconds "
+                                  f"(use {int(value * 1000)}) or datetimes", field=field)
+        raise ValidationError(f"{field} must be epoch milliseconds from the year 2000 on, got {value:g}", field=field)
+    return int(value)
 
 
 def to_millis(value: Any, *, now_ms: int, field: str) -> int:
-    """Epoch ms from a datetime, Timestamp, epoch ms, ISO string, or a duration ago (``"24h"``)."""
+    """Epoch ms from a datetime, Timestamp, epoch ms, ISO string, or a duration ago (``"24h"``), within bounds."""
+    millis = _to_millis(value, now_ms=now_ms, field=field)
+    if millis < EARLIEST_MS:
+        raise ValidationError(f"{field} is before the year 2000; Baseten keeps no metrics that old", field=field)
+    if millis > now_ms + FUTURE_SLACK_MS:
+        raise ValidationError(f"{field} is in the future ({pd.Timestamp(millis, unit='ms', tz='UTC'):%Y-%m-%d}); "
+                              "metrics exist only up to now", field=field)
+    return millis
+
+
+def _to_millis(value: Any, *, now_ms: int, field: str) -> int:
     if isinstance(value, bool):
         raise ValidationError(f"{field} must be a time, got {value!r}", field=field)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValidationError(f"{field} must be a finite epoch in milliseconds", field=field)
-        return int(value)
+    if isinstance(value, numbers.Real):
+        return _number_to_millis(float(value), field)
     if isinstance(value, dt.timedelta):
+        if abs(value.total_seconds()) > MAX_DURATION_S:
+            raise ValidationError(f"{field}: a duration longer than a century", field=field)
         return now_ms - int(value.total_seconds() * 1000)
+    if isinstance(value, str) and _NUMBER.match(value):  # "1700000000" from a magic's --start is a number too
+        return _number_to_millis(float(value), field)
     if isinstance(value, str) and _RELATIVE.match(value):
         return now_ms - int(parse_duration(value).total_seconds() * 1000)
     try:
         stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{field}: cannot read {value!r} as a time", field=field) from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(f"{field}: cannot read {value!r} as a time (or it is out of range)", field=field) from None
     if stamp is pd.NaT:
         raise ValidationError(f"{field}: cannot read {value!r} as a time", field=field)
     if stamp.tzinfo is None:
@@ -82,6 +119,7 @@ def fetch_metrics(
     baseten: BasetenClient | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     strict: bool = True,
+    max_requests: int = MAX_PIECES,
 ) -> pd.DataFrame:
     """Deployment metrics as a tidy DataFrame (see :func:`orqmagic.frames.build.build_frame`).
 
@@ -91,6 +129,10 @@ def fetch_metrics(
     stitched: steps at the seams appear once. Metric names outside Baseten's
     supported list are refused before sending (with a suggestion); ``strict=False``
     sends them anyway, for metrics newer than this release.
+
+    Work is bounded: times must lie between 2000 and a day from now (epoch
+    *seconds* are refused with a hint), and a window may take at most
+    ``max_requests`` 7-day pieces (60, about 14 months) unless you raise it.
     """
     if strict and metrics is not None:
         check_metric_names([metrics] if isinstance(metrics, str) else list(metrics))
@@ -98,7 +140,7 @@ def fetch_metrics(
     if mode not in MODES:
         raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="mode")
     if baseten is None:
-        from ..api import client
+        from ..clients.shared import client
 
         baseten = client("baseten")
     if mode == "CURRENT":
@@ -114,6 +156,12 @@ def fetch_metrics(
     start_ms = end_ms - 3_600_000 if start is None else to_millis(start, now_ms=now_ms, field="start")
     if end_ms <= start_ms:
         raise ValidationError("end must be after start", field="end")
+    if isinstance(max_requests, bool) or not isinstance(max_requests, numbers.Integral) or max_requests < 1:
+        raise ValidationError(f"max_requests must be a whole number >= 1, got {max_requests!r}", field="max_requests")
+    pieces = math.ceil((end_ms - start_ms) / MAX_WINDOW_MS)
+    if pieces > max_requests:
+        raise ValidationError(f"this window needs {pieces} requests of 7 days, more than the limit of {max_requests}; "
+                              f"pass max_requests={pieces} to fetch it anyway", field="start")
     windows = plan_windows(start_ms, end_ms)
     if mode == "SUMMARY" and len(windows) > 1:
         raise ValidationError("a SUMMARY covers at most 7 days (it cannot be stitched); use SERIES", field="start")

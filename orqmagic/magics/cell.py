@@ -45,6 +45,8 @@ def parse_chat(text: str) -> list[dict[str, str]]:
         messages.append({"role": role, "content": "\n".join(lines).strip()})
     if not messages:
         raise CellSyntaxError("the --chat cell has no text under its role lines")
+    if not any(m["role"] == "user" for m in messages):
+        raise CellSyntaxError("a --chat cell needs a user: turn (a system turn alone asks nothing)")
     if messages[-1]["role"] == "assistant":
         raise CellSyntaxError("a --chat cell must not end with an assistant turn: add a user: turn")
     return messages

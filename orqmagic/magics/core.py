@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import shlex
 from typing import Any
 
@@ -23,7 +24,11 @@ def parse_line(magic: Any, line: str) -> Any:
         argv = shlex.split(line)
     except ValueError as exc:
         raise UsageError(f"cannot read the options: {exc}") from None
-    return magic.parser.parse_args(argv)
+    args = magic.parser.parse_args(argv)
+    out = getattr(args, "out", None)
+    if out is not None and (not out.isidentifier() or keyword.iskeyword(out)):  # checked before anything is sent
+        raise UsageError(f"-o needs a variable name, got {out!r}")
+    return args
 
 
 @magics_class
@@ -50,7 +55,8 @@ class OrqMagic(Magics):
     # -- %%invoke ---------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("key", nargs="?", help="Deployment key (default: %%config OrqMagic.deployment). Put it first.")
+    @argument("keys", nargs="*", metavar="KEY", help="Deployment key (default: %%config OrqMagic.deployment). Put it first; "
+              "two or more keys compare their answers side by side.")
     @argument("-o", "--out", metavar="VAR", help="Store the InvokeResult (or the batch DataFrame) in VAR.")
     @argument("--inputs", nargs="+", metavar="K=V", help="Prompt variables: key=value pairs (a value naming a variable takes its value) or one dict variable.")
     @argument("--context", nargs="+", metavar="K=V", help="Routing context: key=value pairs or a dict variable.")
@@ -72,7 +78,8 @@ class OrqMagic(Magics):
     @argument("--format", choices=["markdown", "text", "json"], help="How the answer is shown.")
     @argument("--feedback", action="store_true", default=None, help="Show a feedback bar under the answer.")
     @argument("--over", metavar="DF", help="Run the cell as a {{column}} template over every row of DataFrame DF.")
-    @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over.")
+    @argument("--concurrency", type=int, metavar="N", help="Parallel calls with --over or a comparison.")
+    @argument("--variants", metavar="VAR", help="Compare variants side by side: a dict variable, label -> request fields.")
     @argument("--cache", action="store_true", default=None, help="Replay an identical earlier answer from the local cache.")
     @argument("--run", metavar="NAME", help="With --over: record rows under NAME and resume it when run again.")
     @argument("--retry-failed", action="store_true", help="With --run: send the rows that failed last time again.")
@@ -100,7 +107,9 @@ class OrqMagic(Magics):
         """
         args = parse_line(self.invoke, line)
         cell = cell or ""
-        key = args.key or self.deployment
+        if len(args.keys) > 1 or args.variants:
+            return self._invoke_compare(args, cell)
+        key = args.keys[0] if args.keys else self.deployment
         if not key:
             raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
         if args.over:
@@ -173,6 +182,47 @@ class OrqMagic(Magics):
             )
         return fields
 
+    def _invoke_compare(self, args: Any, cell: str) -> None:
+        """Several keys or ``--variants``: the same cell and options for every column, side by side."""
+        from ..comparison import compare
+
+        keys = args.keys or ([self.deployment] if self.deployment else [])
+        if not keys:
+            raise UsageError("name a deployment for the variants: %%invoke KEY --variants VAR")
+        if args.over:
+            raise UsageError("--over runs one deployment over many rows; compare deployments without it")
+        if args.run or args.trials or args.retry_failed or args.overwrite:
+            raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF, not with a comparison")
+        variants = None
+        try:
+            if args.variants:
+                variants = cells.literal_or_variable(args.variants, self.shell.user_ns, option="--variants")
+            request = self._request(args, cell)
+        except (cells.CellSyntaxError, ValidationError) as exc:
+            raise UsageError(str(exc)) from None
+        if args.concurrency is not None and args.concurrency < 1:
+            raise UsageError("--concurrency must be 1 or more")
+        try:
+            comparison = compare(
+                keys, variants=variants, stream=self.stream and not args.no_stream, fmt=args.format or self.format,
+                throttle=self.throttle, footer=self.footer, timeout=self.timeout,
+                concurrency=args.concurrency or self.concurrency, **self._cache_options(args), **request,
+            )
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        self._store(args.out, comparison)
+        if comparison.interrupted:
+            where = f" in {args.out}" if args.out else ""
+            raise CellInterrupted(f"interrupted: every stream stopped, partial answers kept{where}")
+        if all(r.error for r in comparison.results.values()):
+            self._fail(OrqMagicError(f"every column failed; first: {next(iter(comparison.results.values())).error}"))
+        if args.feedback or (args.feedback is None and self.feedback):
+            from IPython.display import display
+
+            from ..widgets.prefer import PreferBar
+
+            display(PreferBar(comparison))
+
     def _invoke_over(self, key: str, args: Any, cell: str) -> None:
         from ..batch import invoke_many
 
@@ -180,7 +230,7 @@ class OrqMagic(Magics):
         if frame is None:
             raise UsageError(f"--over: no variable named {args.over!r} in the notebook")
         try:
-            results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=args.concurrency or self.concurrency,
+            results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=self.concurrency if args.concurrency is None else args.concurrency,
                                   mock_response=args.mock, system=args.system, run=args.run, trials=args.trials or 1,
                                   retry_failed=args.retry_failed, overwrite=args.overwrite, **self._cache_options(args))
         except ValidationError as exc:
@@ -297,7 +347,7 @@ class OrqMagic(Magics):
             body = metric_body(name, **definition)
         except (cells.CellSyntaxError, ValidationError, TypeError) as exc:
             raise UsageError(str(exc)) from None
-        if "source" not in definition:
+        if definition.get("source") is None:
             raise UsageError("the definition needs a source: SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION")
         heading = "POST /metrics" + (" (dry run: nothing sent)" if args.dry_run else "")
         preview = json.dumps(body, indent=2)
@@ -325,6 +375,7 @@ class OrqMagic(Magics):
         ``%orq deployments``   the orq deployments as a DataFrame
         ``%orq outbox``        feedback waiting to be sent
         ``%orq flush``         send waiting feedback now
+        ``%orq store``         where the local store lives and what it holds
         ``%orq cache``         response-cache entries and size; ``%orq cache clear [KEY]`` empties it
         ``%orq runs``          stored batch runs (``invoke_many(..., run="NAME")``)
         """

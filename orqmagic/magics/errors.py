@@ -20,5 +20,6 @@ class CellError(Exception):
         return [f"\x1b[31m{line}\x1b[0m" for line in lines]
 
 
-class CellInterrupted(CellError):
-    """Ctrl-C during ``%%invoke``: one line saying what was kept, no traceback through orqmagic."""
+class CellInterrupted(CellError, KeyboardInterrupt):
+    """Ctrl-C stopped a magic that keeps what it had (a partial answer, a comparison): one line, no traceback
+    through orqmagic, and a run of cells stops here."""

@@ -10,7 +10,7 @@ from .. import api
 from ..config import SERVICES, resolve, sandbox_mode_active, set_key, use_remote, use_sandbox
 from ..errors import ValidationError
 
-COMMANDS = ("sandbox", "remote", "status", "login", "deployments", "outbox", "flush", "cache", "runs")
+COMMANDS = ("sandbox", "remote", "status", "login", "deployments", "outbox", "flush", "store", "cache", "runs")
 
 
 @dataclass
@@ -83,26 +83,54 @@ def cmd_deployments() -> Any:
 
 
 def cmd_outbox() -> Any:
+    """Pending feedback, and damaged records set aside (kept for inspection, never sent)."""
     from ..outbox import default_outbox
 
     box = default_outbox()
-    pending = box.pending()
-    if not pending:
-        return Notice(f"The outbox is empty (`{box.path}`).")
+    rows = box.pending() + box.records("damaged")
+    if not rows:
+        return Notice(f"The outbox is empty (store `{box.path}`).")
     import pandas as pd
 
     return pd.DataFrame([
-        {"submission_id": p["id"], "transaction_id": p["transaction_id"],
-         "score": (p["body"].get("feedback") or {}).get("score"), "queued_at": pd.Timestamp(p["queued_at"], unit="s", tz="UTC"),
-         "error": p.get("error")}
-        for p in pending
+        {"submission_id": p["id"], "transaction_id": p["transaction_id"], "status": p["status"],
+         "score": ((p["body"] or {}).get("feedback") or {}).get("score") if isinstance(p["body"], dict) else None,
+         "queued_at": pd.Timestamp(p["queued_at"], unit="s", tz="UTC"), "attempts": p["attempts"], "error": p.get("error")}
+        for p in rows
     ])
 
 
 def cmd_flush() -> Any:
+    """Send pending feedback now, showing progress; records another notebook is sending are left to it."""
     from ..outbox import default_outbox
 
-    return default_outbox().flush()
+    handle: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal handle
+        from IPython.display import display
+
+        text = {"text/plain": f"flushing the outbox: {done}/{total}"}
+        if handle is None:
+            handle = display(text, raw=True, display_id=True)
+        else:
+            handle.update(text, raw=True)
+
+    return default_outbox().flush(on_progress=progress)
+
+
+def cmd_store() -> Notice:
+    """Where the local store lives and what it holds (rows per table; the outbox by status)."""
+    from ..store import default_store
+
+    store = default_store()
+    conn = store.connection()
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    counts = ", ".join(f"{t}: {conn.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0]}" for t in tables)
+    outbox = ", ".join(f"{status} {n}" for status, n in
+                       conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"))
+    return Notice(f"Local store `{store.path}` (schema version {store.schema_version()}): {counts or 'no tables'}"
+                  + (f"; outbox: {outbox}" if outbox else ""))
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,7 +50,11 @@ def endpoint(service: str, handler: Handler) -> Callable[[Request], Awaitable[Re
 
     async def route(request: Request) -> Response:
         state: SandboxState = request.app.state.sandbox
-        response = await _handle(service, handler, request, state)
+        state.begin()
+        try:
+            response = await _handle(service, handler, request, state)
+        finally:
+            state.end()
         state.log_request(request.method, request.url.path, response.status_code)
         return response
 
@@ -79,15 +84,44 @@ async def _handle(service: str, handler: Handler, request: Request, state: Sandb
     return await handler(request, state, faults)
 
 
+MAX_DEPTH = 64
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively, so a deep body cannot exhaust the stack here)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return deepest
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 async def read_json(request: Request, service: str) -> tuple[Any, Response | None]:
+    """The body as JSON; 400 for invalid JSON, NaN/Infinity (not JSON) and bodies nested too deeply."""
     try:
-        return json.loads(await request.body()), None
-    except ValueError:
-        return None, error_response(service, 400, "the request body is not valid JSON")
+        body = json.loads(await request.body(), parse_constant=_no_constant)
+    except RecursionError:
+        return None, error_response(service, 400, f"the request body nests deeper than {MAX_DEPTH} levels")
+    except ValueError as exc:
+        return None, error_response(service, 400, f"the request body is not valid JSON ({str(exc)[:80]})")
+    if _depth(body) > MAX_DEPTH:
+        return None, error_response(service, 400, f"the request body nests deeper than {MAX_DEPTH} levels")
+    return body, None
 
 
 async def _received(request: Request) -> Response:
+    """What the sandbox received; it holds what clients sent, so it needs the key like every route."""
     state: SandboxState = request.app.state.sandbox
+    if not _authorised(request, state, "orq"):
+        return error_response("orq", 401, "Invalid or missing API key")
     snapshot = state.snapshot()
     kind = request.query_params.get("kind")
     if kind:
@@ -113,8 +147,26 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True, "services": ["orq", "baseten", "galtea"]})
 
 
+class _OneLineFaults(logging.Filter):
+    """An injected stream drop is logged as one line, not as an ASGI traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ConnectionAbortedError) and str(exc).startswith("sandbox fault"):
+            record.msg, record.args, record.exc_info, record.exc_text = f"orqmagic sandbox: {exc}", (), None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"  # asked for, so not an error
+        return True
+
+
+_FILTER = _OneLineFaults()
+
+
 def build_app(state: SandboxState) -> Starlette:
     from . import baseten, galtea, orq
+
+    logger = logging.getLogger("uvicorn.error")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
 
     routes = [
         Route("/_sandbox/health", _health),

@@ -17,6 +17,7 @@ A spec is comma-separated ``name=value`` pairs, e.g. ``status=429,retry_after=0.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, fields, replace
 
@@ -40,6 +41,15 @@ class Faults:
     every: int | None = None
     retry_after: float | None = None
     match: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot mean anything (status=99, every=0, retry_after=inf, ...)."""
+        for name, low, high in _LIMITS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not math.isfinite(value) or not low <= value <= high:
+                raise FaultSpecError(f"fault {name} must be a number from {low:g} to {high:g}, got {value!r}")
 
     @classmethod
     def parse(cls, spec: str | None) -> Faults:
@@ -72,6 +82,13 @@ class Faults:
         default = Faults()
         changes = {f.name: getattr(other, f.name) for f in fields(self) if getattr(other, f.name) != getattr(default, f.name)}
         return replace(self, **changes)
+
+
+_LIMITS = (
+    ("latency_ms", 0, 600_000), ("first_byte_ms", 0, 600_000), ("token_rate", 0, 1_000_000),
+    ("drop_after", 0, 10_000_000), ("malformed_at", 1, 10_000_000), ("status", 400, 599),
+    ("times", 1, 10_000_000), ("every", 1, 10_000_000), ("retry_after", 0, 3600),
+)
 
 
 class FailureCounter:

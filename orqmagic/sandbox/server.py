@@ -116,6 +116,10 @@ class Sandbox:
         """Every request that reached a service route (method, path, status)."""
         return self.state.snapshot()["requests"]
 
+    def in_flight(self) -> int:
+        """Requests being handled right now (a test can wait for the server to finish one)."""
+        return self.state.in_flight
+
     def streams(self) -> list[dict[str, Any]]:
         """Every stream served, with chunks sent and whether the client went away."""
         return self.state.snapshot()["streams"]
@@ -136,7 +140,8 @@ def shared_sandbox() -> Sandbox:
         return _shared
 
 
-def fetch_received(url: str) -> dict[str, Any]:
-    """The inspection record of a sandbox running in another process."""
-    with urllib.request.urlopen(f"{url.rstrip('/')}/_sandbox/received", timeout=10) as response:
+def fetch_received(url: str, key: str) -> dict[str, Any]:
+    """The inspection record of a sandbox running in another process (it needs that sandbox's key)."""
+    request = urllib.request.Request(f"{url.rstrip('/')}/_sandbox/received", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())

@@ -9,6 +9,9 @@ from typing import Any
 
 from .faults import FailureCounter, Faults
 
+# A long-running sandbox must not grow without bound: the oldest records go first.
+MAX_RECORDS = 20_000
+
 
 @dataclass
 class SandboxState:
@@ -22,14 +25,33 @@ class SandboxState:
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     galtea_metrics: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    dropped: int = 0
+
+    def _cap(self, items: list[dict[str, Any]]) -> None:
+        if len(items) > MAX_RECORDS:
+            excess = len(items) - MAX_RECORDS
+            del items[:excess]
+            self.dropped += excess
 
     def log_request(self, method: str, path: str, status: int) -> None:
         with self.lock:
             self.requests.append({"method": method, "path": path, "status": status, "time": time.time()})
+            self._cap(self.requests)
 
     def record(self, kind: str, **data: Any) -> None:
         with self.lock:
             self.received.append({"kind": kind, "time": time.time(), **data})
+            self._cap(self.received)
+            self._cap(self.streams)
+
+    def begin(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+
+    def end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -37,6 +59,7 @@ class SandboxState:
                 "requests": list(self.requests),
                 "received": list(self.received),
                 "streams": list(self.streams),
+                "dropped": self.dropped,
             }
 
     def reset(self) -> None:

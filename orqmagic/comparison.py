@@ -1,0 +1,302 @@
+"""Side by side: one prompt sent to several deployments (or variants of one), streamed in columns at once.
+
+The columns run concurrently on the async client in a worker thread's loop (the
+same runner as batch runs), so the wall time is that of the slowest column. The
+caller's thread draws the live view and receives Ctrl-C, which stops every
+stream and keeps what each column had received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .aio import run_in_worker
+from .clients.orq import deployment_body, metrics_body
+from .errors import NotFoundError, OrqMagicError, ValidationError
+from .render.diff import TextDiff
+from .result import InvokeResult
+from .variants import Column, did_you_mean, plan
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .clients import AsyncOrqClient
+
+FRAME_COLUMNS = ["label", "deployment", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
+                 "finish_reason", "error", "id", "trace_id"]
+
+
+class _Run:
+    """The columns' calls on one async client, at most ``concurrency`` at a time."""
+
+    def __init__(self, columns: list[Column], *, stream: bool, concurrency: int,
+                 client_factory: Callable[[], AsyncOrqClient], wake: threading.Event, owns_client: bool) -> None:
+        self.columns, self.stream, self.concurrency = columns, stream, concurrency
+        self._client_factory, self._wake, self._owns_client = client_factory, wake, owns_client
+        self.sandbox = False
+        self._known: list[str] | None = None
+        self._known_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        client = self._client_factory()
+        self.sandbox = client.config.sandbox
+        semaphore = asyncio.Semaphore(self.concurrency)
+        try:
+            await asyncio.gather(*(self._one(client, semaphore, c) for c in self.columns))
+        finally:
+            if self._owns_client:
+                await client.aclose()
+
+    async def _one(self, client: AsyncOrqClient, semaphore: asyncio.Semaphore, column: Column) -> None:
+        started = time.perf_counter()
+        first: float | None = None
+        error: str | None = None
+        complete = interrupted = False
+        hit = column.cached.hit if column.cached is not None else None
+        column.kept = [] if column.cached is not None and hit is None else None
+        try:
+            if hit is not None:  # replayed from the response cache: nothing is sent
+                for chunk in hit.chunks:
+                    column.acc.add(chunk)
+                self._wake.set()
+            else:
+                async with semaphore:
+                    started = time.perf_counter()
+                    first = await self._fetch(client, column)
+            complete = True
+        except OrqMagicError as exc:
+            error = " ".join(str(exc).split())
+            if isinstance(exc, NotFoundError):
+                column.not_found = True
+                error += await self._hint(client, column.deployment)
+        except asyncio.CancelledError:
+            interrupted = True
+        column.result = InvokeResult.from_accumulator(
+            column.acc, deployment=column.deployment, complete=complete, interrupted=interrupted, error=error,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=None if first is None else (first - started) * 1000,
+            streamed=self.stream, sandbox=client.config.sandbox,
+        )
+        if hit is not None:
+            column.result.cached, column.result.cached_at = True, hit.created_at
+            column.result.latency_ms, column.result.ttft_ms = hit.latency_ms, hit.ttft_ms
+        self._wake.set()
+
+    async def _fetch(self, client: AsyncOrqClient, column: Column) -> float | None:
+        """Stream (or invoke) one column; returns when its first chunk arrived."""
+        first: float | None = None
+        if not self.stream:
+            response = await client.invoke(column.deployment, **column.request)
+            column.acc.add(response)
+            column.acc.final = True  # one invoke response is the whole answer
+            if column.kept is not None:
+                column.kept.append(response)
+            return None
+        chunks = client.stream(column.deployment, **column.request)
+        try:
+            async for chunk in chunks:
+                if first is None:
+                    first = time.perf_counter()
+                if column.kept is not None:
+                    column.kept.append(chunk)
+                if column.acc.add(chunk):
+                    self._wake.set()
+        finally:
+            await chunks.aclose()  # closes the HTTP response at once, also on Ctrl-C
+        return first
+
+    async def _hint(self, client: AsyncOrqClient, deployment: str) -> str:
+        """For a 404: the closest existing deployment key, or the keys there are (listed once per run)."""
+        async with self._known_lock:
+            if self._known is None:
+                try:
+                    self._known = [d["key"] for d in await client.list_deployments() if d.get("key")]
+                except OrqMagicError:
+                    self._known = []
+        if not self._known:
+            return ""
+        return did_you_mean(deployment, self._known) or f" (deployments: {', '.join(self._known[:8])})"
+
+
+@dataclass
+class Comparison:
+    """The answers of a comparison, one per column, in column order.
+
+    ``interrupted`` is True when Ctrl-C stopped the streams; every column then
+    keeps what it had received.
+    """
+
+    results: dict[str, InvokeResult]
+    interrupted: bool = False
+    wall_ms: float | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.results)
+
+    def __getitem__(self, label: str) -> InvokeResult:
+        return self.results[self._label(label)]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def _label(self, label: str) -> str:
+        if label not in self.results:
+            raise ValidationError(f"no column {label!r}{did_you_mean(str(label), self.labels)} "
+                                  f"(columns: {', '.join(self.labels)})", field="label")
+        return label
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per column: label, deployment, text, timings, tokens, finish reason, error, ids."""
+        import pandas as pd
+
+        rows = [{"label": label, "deployment": r.deployment, "text": r.text, "latency_ms": r.latency_ms,
+                 "ttft_ms": r.ttft_ms, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+                 "finish_reason": r.finish_reason, "error": r.error, "id": r.id,
+                 "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+    def diff(self, a: str | None = None, b: str | None = None) -> TextDiff:
+        """Word-level diff of column ``a``'s answer into column ``b``'s (default: the first two columns)."""
+        a = self._label(a) if a is not None else self.labels[0]
+        b = self._label(b) if b is not None else next(label for label in self.labels if label != a)
+        return TextDiff.of(self.results[a].text, self.results[b].text, a_label=a, b_label=b)
+
+    def summary(self) -> dict[str, Any]:
+        """The fastest column and the one with the fewest completion tokens, among those that completed."""
+        done = {label: r for label, r in self.results.items() if r.complete and not r.error}
+        timed = {label: r.latency_ms for label, r in done.items() if r.latency_ms is not None}
+        tokens = {label: r.completion_tokens for label, r in done.items() if r.completion_tokens is not None}
+        fastest = min(timed, key=timed.__getitem__) if timed else None
+        fewest = min(tokens, key=tokens.__getitem__) if tokens else None
+        return {"fastest": fastest, "fastest_ms": timed.get(fastest) if fastest else None,
+                "fewest_tokens": fewest, "tokens": tokens.get(fewest) if fewest else None,
+                "failed": [label for label, r in self.results.items() if r.error and not r.interrupted],
+                "interrupted": [label for label, r in self.results.items() if r.interrupted]}
+
+    def prefer(self, label: str, *, high: int = 100, low: int = 0, comment: str | None = None) -> dict[str, Any]:
+        """Send feedback for every column: ``high`` for ``label``, ``low`` for the others.
+
+        Goes through the outbox, so a transient failure keeps the scores for a
+        later retry. Columns without a response id (failed before their first
+        chunk) are skipped (``None`` in the returned receipts). Scores are
+        checked before anything is sent.
+        """
+        label = self._label(label)
+        metrics_body(score=high)
+        metrics_body(score=low)
+        receipts: dict[str, Any] = {}
+        for name, result in self.results.items():
+            if not result.id:
+                receipts[name] = None
+                continue
+            metadata = {"comparison": self.labels, "column": name, "preferred": label}
+            receipts[name] = result.feedback(high if name == label else low, comment=comment, metadata=metadata)
+        return receipts
+
+    def _repr_markdown_(self) -> str:
+        from .render.columns import final_markdown
+
+        return final_markdown(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .render.columns import final_text
+
+        printer.text(repr(self) if cycle else final_text(self))
+
+    def __repr__(self) -> str:
+        state = "interrupted" if self.interrupted else "complete"
+        return f"Comparison({', '.join(self.labels)}; {state})"
+
+
+def compare(
+    keys: Sequence[str] | str,
+    prompt: str | None = None,
+    *,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    system: str | None = None,
+    messages: list[dict] | None = None,
+    stream: bool = True,
+    display: bool | None = None,
+    fmt: str = "markdown",
+    throttle: float = 0.1,
+    footer: bool = True,
+    timeout: float | None = None,
+    concurrency: int = 8,
+    cache: bool = False,
+    cache_max_mb: float | None = None,
+    cache_max_age_days: float | None = None,
+    orq: Any = None,
+    **fields: Any,
+) -> Comparison:
+    """Send one prompt to several deployments (or variants of one) at once and show the answers side by side.
+
+    ``keys`` are deployment keys; ``variants`` maps a label to request fields
+    (``inputs``, ``system``, ``extra_params`` such as temperature,
+    ``prefix_messages``, ...) that change per column, for every key. Dict fields
+    merge with the shared ones. ``fields`` are request fields shared by all
+    columns, as for :func:`orqmagic.invoke`. A column that fails shows its error
+    and the others go on. Ctrl-C stops every stream and returns what arrived
+    (``interrupted`` is then True). Bad input raises ValidationError before
+    anything is sent. ``cache=True`` replays a column whose identical request
+    has a complete answer in the response cache, as :func:`orqmagic.invoke` does.
+    ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use instead of one from
+    the configuration.
+    """
+    from .render.columns import columns_view
+
+    if fmt not in ("markdown", "text", "json"):
+        raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValidationError("concurrency must be a whole number >= 1", field="concurrency")
+    columns = plan(keys, prompt, variants, {"system": system, "messages": messages, **fields})
+    if orq is None:
+        from .clients import AsyncOrqClient
+        from .config import resolve
+
+        config = resolve("orq")
+        kwargs = {} if timeout is None else {"stream_timeout": timeout}
+
+        def factory() -> AsyncOrqClient:
+            return AsyncOrqClient(config=config, **kwargs)
+    else:
+        config = orq.config
+
+        def factory() -> AsyncOrqClient:
+            return orq
+
+    if cache:
+        from .cache import response_cache
+
+        store = response_cache(cache_max_mb, cache_max_age_days)
+        for column in columns:
+            column.cached = store.call(deployment_body(column.deployment, stream=stream, **column.request),
+                                       base_url=config.base_url)
+
+    view = columns_view(display=display, fmt=fmt, throttle=throttle, footer=footer)
+    wake = threading.Event()
+    run = _Run(columns, stream=stream, concurrency=concurrency, client_factory=factory, wake=wake,
+               owns_client=orq is None)
+    started = time.perf_counter()
+    view.start(columns)
+    interrupted = run_in_worker(run.run(), name="orqmagic-compare", wake=wake, on_wake=lambda: view.update(columns))
+    results = {}
+    for column in columns:
+        results[column.label] = column.result or InvokeResult.from_accumulator(
+            column.acc, deployment=column.deployment, complete=False, interrupted=True,
+            latency_ms=None, ttft_ms=None, streamed=stream, sandbox=run.sandbox)
+    for column in columns:  # complete new answers go into the cache, from this thread (never partial ones)
+        result = results[column.label]
+        if column.kept and result.complete and not result.error and not result.interrupted and column.acc.final:
+            column.cached.save(column.kept, latency_ms=result.latency_ms, ttft_ms=result.ttft_ms)
+    comparison = Comparison(results, interrupted=interrupted, wall_ms=(time.perf_counter() - started) * 1000)
+    view.finish(comparison)
+    return comparison
+
+
+__all__ = ["Comparison", "compare"]
