@@ -1,4 +1,4 @@
-"""8. Cold first answer: a fresh kernel's first %%invoke on the embedded sandbox, to the first text on screen.
+"""9. Cold first answer: a fresh kernel's first %%invoke on the embedded sandbox, to the first text on screen.
 
 What a new user sees in the quickstart: the kernel has just started, ``%load_ext orqmagic`` has run, and the
 first ``%%invoke`` cell is executed. The clock runs from sending that cell to the kernel until the first

@@ -92,8 +92,13 @@ def invoke(
     token = retry_listener.set(getattr(view, "status", None))  # "rate limited, retrying in 20 s" shows in the view
     try:
         result = runner(orq, key, fields, view, cached)
-    except NotFoundError as exc:
-        raise _suggest_deployment(exc, orq, key) from None
+    except BaseException as exc:
+        abandon = getattr(view, "abandon", None)
+        if abandon is not None:
+            abandon()  # failed before any text: no placeholder left waiting
+        if isinstance(exc, NotFoundError):
+            raise _suggest_deployment(exc, orq, key) from None
+        raise
     finally:
         retry_listener.reset(token)
     _last["result"] = result

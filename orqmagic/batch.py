@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .clients import AsyncOrqClient
+    from .render.table import Summary
 
 
 def _rows(rows: Any) -> pd.DataFrame:
@@ -77,61 +78,66 @@ def _plain(value: Any) -> Any:
 
 
 class Progress:
-    """done/failed counts and throughput: a widget in a notebook, a status line in a terminal, or nothing.
+    """Counts of a batch shown by tqdm: ``tqdm.auto`` draws a widget in a notebook, a status line in a terminal.
 
-    Rows loaded from a resumed run (``resumed``) and answers replayed from the
-    cache (``cached``) are counted apart from rows sent now (``sent``).
+    The bar shows the deployment, done/total, rate and ETA from the start, then
+    failed, resumed (rows loaded from a stored run) and cached (answers replayed
+    from the cache) counts; ``counts`` holds any further named counts. With
+    ``mode=None`` it only counts. A terminal also gets a one-line summary at the end.
     """
 
-    def __init__(self, total: int, mode: str | None, *, resumed: int = 0) -> None:
+    def __init__(self, total: int, mode: str | None, *, deployment: str = "invoke_many", resumed: int = 0) -> None:
         self.total, self.done, self.failed = total, resumed, 0
         self.resumed, self.cached = resumed, 0
+        self.counts: dict[str, int] = {}  # further counts by name, shown after the others
         self.started = time.perf_counter()
         self._mode = mode
-        self._next = 0.0
-        self._widget: Any = None
-        if mode == "widget":
-            import ipywidgets as w
-            from IPython.display import display
-
-            self._bar = w.IntProgress(min=0, max=max(total, 1), description="invoke_many")
-            self._label = w.HTML()
-            self._widget = w.HBox([self._bar, self._label])
-            display(self._widget)
+        self._bar: Any = None
+        if mode is not None:
+            if mode == "widget":
+                from tqdm.auto import tqdm
+            else:
+                from tqdm import tqdm
+            self._bar = tqdm(total=total, initial=resumed, desc=deployment, unit="row", file=sys.stderr,
+                             mininterval=0.1, dynamic_ncols=True, smoothing=0.2, leave=True)
+            self._bar.set_postfix_str(self._postfix(), refresh=True)
 
     @property
     def sent(self) -> int:
         return self.done - self.resumed - self.cached
 
+    def _postfix(self) -> str:
+        shown = {"failed": self.failed, "resumed": self.resumed, "cached": self.cached, **self.counts}
+        return ", ".join(f"{value} {name}" for name, value in shown.items() if value or name == "failed")
+
     def line(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         apart = "".join(f" · {n} {what}" for n, what in ((self.resumed, "resumed"), (self.cached, "cached")) if n)
-        return (f"{self.done}/{self.total} done{apart} · {self.sent} sent · {self.failed} failed"
+        extra = "".join(f" · {value} {name}" for name, value in self.counts.items())
+        return (f"{self.done}/{self.total} done{apart} · {self.sent} sent · {self.failed} failed{extra}"
                 f" · {(self.done - self.resumed) / elapsed:.1f} rows/s")
 
-    def update(self, failed: bool, cached: bool = False) -> None:
-        self.done += 1
-        self.failed += failed
-        self.cached += cached
-        now = time.perf_counter()
-        if now < self._next and self.done < self.total:
-            return
-        self._next = now + 0.1
-        if self._mode == "widget":
-            self._bar.value = self.done
-            self._label.value = self.line()
-        elif self._mode == "text":
-            sys.stderr.write("\r" + self.line())
-            sys.stderr.flush()
+    def update(self, failed: bool = False, cached: bool = False, n: int = 1, **counts: int) -> None:
+        """``n`` more rows done (failed or answered from the cache), plus named counts, e.g. ``retried=1``."""
+        self.done += n
+        self.failed += n if failed else 0
+        self.cached += n if cached else 0
+        for name, value in counts.items():
+            self.counts[name] = self.counts.get(name, 0) + value
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._postfix(), refresh=False)
+            self._bar.update(n)
 
     def close(self, interrupted: bool, note: str = "") -> None:
-        suffix = (" (interrupted)" if interrupted else "") + note
-        if self._mode == "widget":
-            self._bar.value = self.done
-            self._bar.bar_style = "warning" if interrupted or self.failed else "success"
-            self._label.value = self.line() + suffix
-        elif self._mode == "text":
-            sys.stderr.write("\r" + self.line() + suffix + "\n")
+        if self._bar is None:
+            return
+        suffix = (", interrupted" if interrupted else "") + note.replace(" · ", ", ")
+        self._bar.set_postfix_str(self._postfix() + suffix, refresh=True)
+        if interrupted or self.failed:
+            self._bar.colour = "#f57c00"  # the warning colour of JupyterLab's themes
+        self._bar.close()
+        if self._mode == "text":
+            sys.stderr.write(self.line() + (" (interrupted)" if interrupted else "") + note + "\n")
             sys.stderr.flush()
 
 
@@ -222,7 +228,7 @@ def invoke_many(
     stored = Run.open(run, deployment=key, prompt=prompt, requests=requests, inputs=frame, trials=trials,
                       overwrite=overwrite) if run is not None else None
     done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
-    tracker = Progress(len(slots), _progress_mode(progress), resumed=len(slots) - len(todo))
+    tracker = Progress(len(slots), _progress_mode(progress), deployment=key, resumed=len(slots) - len(todo))
     recorder = Recorder(stored) if stored is not None else None
     batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
                       base_url=config.base_url, run=recorder)
@@ -264,27 +270,34 @@ def _check_options(*, run: str | None, retry_failed: bool, overwrite: bool, tria
                                       field="prices")
 
 
-def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] | None = None) -> pd.Series:
-    """Latency and time-to-first-token percentiles, tokens, and the error rate of a batch.
+def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] | None = None) -> Summary:
+    """Latency and time-to-first-token percentiles, tokens and the error rate of a batch, as a table.
 
     Also, per metric, the mean with its 95% confidence interval; with trials, how
     often trials of a row agree; with ``prices`` (or a run's own), the estimated cost.
+    The :class:`~orqmagic.render.table.Summary` shows units and rounded numbers
+    (HTML in a notebook, aligned text elsewhere); ``summary["latency_ms_mean"]``
+    is the raw number and ``summary[[...]]`` a Series of several.
     """
-    import pandas as pd
-
+    from .render.table import Summary
     from .stats import evaluation
 
     ok = results[results["error"].isna()]
     latency, ttft = ok["latency_ms"].astype(float), ok["ttft_ms"].astype(float)
-    return pd.Series({
-        "rows": len(results), "errors": int(results["error"].notna().sum()),
-        "error_rate": float(results["error"].notna().mean()) if len(results) else 0.0,
-        "latency_p50_ms": latency.quantile(0.5), "latency_p90_ms": latency.quantile(0.9),
-        "latency_p99_ms": latency.quantile(0.99), "ttft_p50_ms": ttft.quantile(0.5),
-        "prompt_tokens": ok["prompt_tokens"].sum(), "completion_tokens": ok["completion_tokens"].sum(),
-        "completion_tokens_mean": ok["completion_tokens"].mean(),
-        **evaluation(results, prices or results.attrs.get("prices")),
-    })
+    errors = int(results["error"].notna().sum())
+    summary = Summary(f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows")
+    summary.add("rows", len(results), "count")
+    summary.add("errors", errors, "count")
+    summary.add("error_rate", errors / len(results) if len(results) else 0.0, "%", label="error rate")
+    for q in (50, 90, 99):
+        summary.add(f"latency_p{q}_ms", latency.quantile(q / 100), "ms", label=f"latency p{q}")
+    summary.add("ttft_p50_ms", ttft.quantile(0.5), "ms", label="time to first token p50")
+    summary.add("prompt_tokens", int(ok["prompt_tokens"].sum()), "tokens", label="prompt tokens")
+    summary.add("completion_tokens", int(ok["completion_tokens"].sum()), "tokens", label="completion tokens")
+    summary.add("completion_tokens_mean", ok["completion_tokens"].astype(float).mean(), "tokens",
+                label="completion tokens per row")
+    summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
+    return summary
 
 
 def send_scores(results: pd.DataFrame, score_column: str = "score", *, comment_column: str | None = None) -> pd.Series:

@@ -23,6 +23,7 @@ class Receipt:
     transaction_id: str
     error: str | None = None
     note: str | None = None
+    what: str = "feedback"  # what was submitted, in words: "feedback", "usage and timings", ...
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
@@ -31,8 +32,8 @@ class Receipt:
 
     def _repr_markdown_(self) -> str:
         if self.status == "sent":
-            return f"✅ feedback sent for `{self.transaction_id}`" + (f" (⚠ {self.note})" if self.note else "")
-        return f"⏳ kept in the outbox for a retry (`%orq flush`): {self.error}"
+            return f"✅ {self.what} sent for `{self.transaction_id}`" + (f" (⚠ {self.note})" if self.note else "")
+        return f"⏳ {self.what} kept in the outbox for a retry (`%orq flush`): {self.error}"
 
 
 @dataclass

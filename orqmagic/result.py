@@ -117,8 +117,12 @@ class InvokeResult:
         """Send this answer's usage and performance (latency, time to first token) to orq."""
         from .outbox import add_metrics
 
+        fields = self.metrics_fields()
         metadata = {"trace_id": self.trace_id} if self.trace_id else None
-        return add_metrics(self._require_id(), score=score, metadata=metadata, **self.metrics_fields())
+        receipt = add_metrics(self._require_id(), score=score, metadata=metadata, **fields)
+        what = " and ".join(w for w, key in (("usage", "usage"), ("timings", "performance")) if key in fields)
+        receipt.what = (what or "metrics") + (" with a score" if score is not None else "")
+        return receipt
 
     def metrics_fields(self) -> dict[str, Any]:
         """``usage`` and ``performance`` as the metrics endpoint wants them (what is known)."""

@@ -202,6 +202,27 @@ def test_panel_transient_failure_goes_to_the_outbox(answer, sandbox):
     assert "kept in the outbox" in panel.status.value and len(Outbox().pending()) == 1
 
 
+def test_repeated_thumbs_send_once_and_a_change_clears_the_status(answer, sandbox):
+    panel = FeedbackPanel(answer)
+    mark = len(sandbox.received("orq.metrics"))
+    panel.up.click()
+    panel.up.click()
+    panel.send_button.click()
+    assert len(sandbox.received("orq.metrics")) == mark + 1  # one submission, not three
+    assert "already sent (score 100)" in panel.status.value and "var(--jp-ui-font-color2" in panel.status.value
+    panel.comment.value = "on reflection"
+    assert panel.status.value == ""  # the old line described other inputs
+    panel.down.click()
+    assert len(sandbox.received("orq.metrics")) == mark + 2 and "✅ sent (score 0)" in panel.status.value
+    assert "var(--jp-success-color1" in panel.status.value
+
+
+def test_report_metrics_says_what_was_sent(answer):
+    receipt = answer.report_metrics()
+    assert receipt._repr_markdown_().startswith("✅ usage and timings sent for `")
+    assert "feedback" not in receipt._repr_markdown_()
+
+
 def test_panel_needs_an_id():
     with pytest.raises(ValidationError):
         FeedbackPanel(None)

@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 
 from orqmagic import NotFoundError
 from orqmagic.clients import OrqClient
-from orqmagic.magics.errors import CellError
+from orqmagic.magics.errors import CellError, CellInterrupted
 
 QUESTION = "How do I rotate my API key?"
 
@@ -172,7 +172,8 @@ def test_ctrl_c_stops_the_stream_and_keeps_the_partial_answer(ip, sandbox, monke
     monkeypatch.setattr(api, "StreamAccumulator", CtrlCAtChunkThree)
     sandbox.set_faults("token_rate=10")  # paced: the server is still sending when the client hangs up
     result = ip.run_cell("%%invoke support-bot -o cut\n" + QUESTION)
-    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert isinstance(result.error_in_exec, CellInterrupted)  # one line, no traceback (see test_kernel_display)
+    assert result.error_in_exec._render_traceback_()[0].startswith("\x1b[31minterrupted: partial answer (")
     cut = ip.user_ns["cut"]
     assert cut.interrupted and not cut.complete and cut.chunks == 3 and len(cut.text) > 0
     assert ip.user_ns["_"] is cut

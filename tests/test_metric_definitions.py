@@ -137,6 +137,25 @@ def test_form_revision_picker_and_spelling(sandbox_env):
     assert orqmagic.GalteaClient().get_metric(parent["id"])["legacyAt"] is not None
 
 
+def test_form_creates_once_clears_stale_status_and_names_bad_params(sandbox_env, sandbox):
+    form = MetricForm()
+    form.name.value = "Once"
+    form.judge_prompt.value = "p"
+    mark = len(sandbox.received("galtea.metric"))
+    assert form.create() is not None
+    assert form.create_button.disabled and "✅ created" in form.status.value
+    assert form.create() is None and "already created" in form.status.value
+    assert len(sandbox.received("galtea.metric")) == mark + 1  # Create twice makes one metric
+    form.judge_prompt.value = ""
+    assert form.status.value == "" and form.create_button.disabled  # no stale "created" under an invalid form
+    form.judge_prompt.value = "p2"
+    assert not form.create_button.disabled
+    form.evaluation_params.value = ["input", "actualOutputt"]
+    assert "actualOutputt" in form.preview.value and form.create_button.disabled  # refused, visibly
+    assert "known: input, actualOutput" in form.params_hint.value
+    assert form.tags.placeholder.startswith("type a tag") and form.judge_prompt.style.description_width == "110px"
+
+
 def test_form_shows_server_error_inline(sandbox_env, sandbox):
     form = MetricForm()
     form.name.value = "Y"

@@ -1,5 +1,6 @@
 """The MetricsPanel driven from Python, and %baseten_metrics, against the sandbox."""
 
+import base64
 import threading
 
 import pytest
@@ -32,8 +33,55 @@ def test_first_load_draws_the_plot_and_keeps_the_frame(panel):
     assert bytes(panel.plot.value).startswith(PNG)
     assert set(panel.df["metric"]) == set(panel.metrics.value)
     assert len(panel.figure.axes) == 3
-    assert "<table" in panel.table.value and "data:text/csv;base64," in panel.download.value
+    assert "<table" in panel.table.value
     assert panel.df.attrs["step_seconds"] == 900  # the default 24h window
+    assert not panel.stale and "orqmagic-stale" not in panel.plot._dom_classes
+    assert panel.stamp.value.startswith("<small>updated ") and panel.stamp.value.endswith(" UTC</small>")
+
+
+def test_csv_is_built_only_when_asked(panel):
+    assert panel.download.value == ""  # a refresh sends the plot, not megabytes of CSV
+    panel.csv_button.click()
+    assert "data:text/csv;base64," in panel.download.value and f"{len(panel.df):,} rows" in panel.download.value
+
+
+def test_metric_picker_shows_readable_names_raw_on_hover_and_filters(panel):
+    boxes = panel.metrics._boxes
+    assert len(boxes) == 19 and all(box.layout.display is None for box in boxes.values())
+    box = boxes["baseten_gpu_utilization"]
+    assert box.description == "gpu utilization" and box.tooltip == "baseten_gpu_utilization"
+    panel.metrics.filter.value = "gpu"
+    shown = {name for name, b in boxes.items() if b.layout.display is None}
+    assert shown == {"baseten_gpu_memory_used", "baseten_gpu_utilization", *panel.metrics.value}  # ticked stay visible
+    box.value = True
+    assert "baseten_gpu_utilization" in panel.metrics.value
+    assert "4 of 19 selected" in panel.metrics.count.value
+
+
+def test_a_control_change_marks_the_plot_stale_then_refreshes(panel):
+    first = panel.updated
+    panel.window.value = "6h"
+    assert panel.stale and "orqmagic-stale" in panel.plot._dom_classes
+    assert "controls changed" in panel.status.value and "the plot below is from" in panel.status.value
+    assert panel.wait()  # the debounced refresh ran
+    assert not panel.stale and panel.df.attrs["step_seconds"] == 300 and panel.updated > first
+    assert "orqmagic-stale" not in panel.plot._dom_classes
+
+
+def test_an_empty_selection_plots_nothing(panel, sandbox):
+    mark = len(sandbox.requests())
+    panel.metrics.value = ()
+    assert panel.wait()
+    assert panel.plot.layout.display == "none" and "no metrics selected" in panel.status.value and panel.stale
+    assert not [r for r in sandbox.requests()[mark:] if r["path"].endswith("/metrics")]
+
+
+def test_display_bundle_carries_a_small_snapshot_and_a_summary(panel):
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("MetricsPanel: llama-chat / prod-v3 · 3 metrics · 24h series · updated ")
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(PNG) and len(png) < 60_000
 
 
 def test_changing_controls_and_clicking_refresh_redraws(panel):
@@ -70,7 +118,9 @@ def test_errors_show_inside_the_panel_and_it_stays_usable(panel, sandbox):
     panel.start.value = "whenever"
     panel.refresh(wait=True)
     assert panel.error.startswith("start: cannot read 'whenever'") and "⚠" in panel.status.value
-    assert panel.df is frame_before  # the plot and frame stay as they were
+    assert panel.df is frame_before  # the frame stays, and the plot is visibly out of date
+    assert panel.stale and "orqmagic-stale" in panel.plot._dom_classes and "the plot below is from" in panel.status.value
+    assert "var(--jp-error-color1" in panel.status.value
     panel.window.value = "1h"
     sandbox.set_faults("status=503,match=/v1/models/llama-chat/deployments/prod-v3/metrics")
     panel.refresh(wait=True)

@@ -57,7 +57,8 @@ def test_prompt_exploration(sandbox_env):
     greeting = outputs_of(notebook, "%%invoke support-bot --inputs")[0].data["text/markdown"]
     assert "- **customer**: Ada Lovelace" in greeting and "- **plan**: gold" in greeting
     assert outputs_of(notebook, "print(filled")[0].text.startswith('You asked: *Explain orq.ai webhooks. The payload looks like {"event": "deploy"}.')
-    assert "application/json" in mimes(outputs_of(notebook, "%%invoke rag-bot"))
+    rag = outputs_of(notebook, "%%invoke rag-bot")[0].data["text/markdown"]  # --format json: a JSON block + footer
+    assert rag.startswith("```json\n") and "<sub>rag-bot · " in rag
     assert "<details><summary>Reasoning</summary>" in outputs_of(notebook, "%%invoke reasoner")[0].data["text/markdown"]
     assert "get_weather" in outputs_of(notebook, 'tool.tool_calls')[0].data["text/plain"]
     pair = outputs_of(notebook, "%%invoke support-bot summarizer")
@@ -98,7 +99,7 @@ def test_evaluation(sandbox_env, sandbox):
     assert "trial" in outputs_of(notebook, "evaluation = orqmagic.invoke_many")[-1].data["text/plain"]
     assert "{'resumed': 18, 'cached': 0, 'sent': 0}" in outputs_of(notebook, "resumed = ")[-1].data["text/plain"]
     summary = outputs_of(notebook, "orqmagic.summarize(evaluation)")[0].data["text/plain"]
-    assert "latency_ms_ci95_low" in summary and "agreement" in summary and "estimated_cost" in summary
+    assert "latency mean (95% CI)" in summary and "agreement" in summary and "estimated cost" in summary
     replayed = outputs_of(notebook, "%%invoke support-bot --cache")
     assert len(replayed) == 1 and "cached (from" in replayed[0].data["text/markdown"]
     assert "support-eval" in outputs_of(notebook, "orqmagic.runs()")[0].data["text/plain"]

@@ -140,6 +140,7 @@ class OrqMagic(Magics):
             request = self._request(args, cell)
         except (cells.CellSyntaxError, ValidationError) as exc:
             raise UsageError(str(exc)) from None
+        before = api.last_result()
         try:
             result = api.invoke(
                 key, stream=self.stream and not args.no_stream, fmt=args.format or self.format,
@@ -148,8 +149,10 @@ class OrqMagic(Magics):
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
         except KeyboardInterrupt:
-            self._store(args.out, api.last_result())
-            raise
+            partial = api.last_result()
+            partial = partial if partial is not before else None
+            self._store(args.out, partial)
+            raise self._interrupted(partial, args.out) from None
         except StreamInterrupted as exc:
             self._store(args.out, exc.partial)
             self._fail(exc)
@@ -256,7 +259,7 @@ class OrqMagic(Magics):
         if not args.out:
             from IPython.display import display
 
-            display(results)
+            display(results.astype(object).where(results.notna(), "—"))  # missing values as a dash, not None/NaN
 
     def _cache_options(self, args: Any) -> dict[str, Any]:
         return {"cache": args.cache or (args.cache is None and self.cache), "cache_max_mb": self.cache_max_mb,
@@ -270,6 +273,13 @@ class OrqMagic(Magics):
             if not name.isidentifier():
                 raise UsageError(f"-o needs a variable name, got {name!r}")
             self.shell.user_ns[name] = value
+
+    @staticmethod
+    def _interrupted(partial: Any, out: str | None) -> CellInterrupted:
+        if partial is None or not partial.text:
+            return CellInterrupted("interrupted before any answer arrived")
+        where = f"kept in {out}" if out else "kept in _"
+        return CellInterrupted(f"interrupted: partial answer ({len(partial.text):,} characters) {where}")
 
     def _fail(self, exc: Exception) -> None:
         if self.show_traceback:

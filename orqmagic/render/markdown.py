@@ -29,6 +29,70 @@ def close_open_fence(text: str) -> str:
     return text + ("\n" if not text.endswith("\n") else "") + opener
 
 
+_INLINE = re.compile(r"`+|\*{1,3}|_{1,3}")
+
+
+def _flanking(text: str, start: int, end: int) -> tuple[bool, bool]:
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else "x"  # a run at the very end may open what is still arriving
+    return not after.isspace(), not before.isspace()
+
+
+def close_open_inline(text: str) -> str:
+    """``text`` with emphasis and inline code left open in its last paragraph closed (or a bare opener dropped).
+
+    For interim renders of a streaming answer: ``*How do I rotate my`` renders as
+    emphasis instead of flashing a raw asterisk. Code blocks are left to
+    :func:`close_open_fence`; list bullets and intraword underscores are not emphasis.
+    """
+    start = text.rfind("\n\n") + 2 if "\n\n" in text else 0
+    para = text[start:]
+    stack: list[tuple[str, int]] = []  # open delimiters: (run, position in para)
+    code: tuple[str, int] | None = None
+    for match in _INLINE.finditer(para):
+        run, at = match.group(), match.start()
+        if at and para[at - 1] == "\\":
+            continue
+        if run[0] == "`":
+            if code is None:
+                code = (run, at)
+            elif run == code[0]:
+                code = None
+            continue
+        if code is not None:
+            continue
+        opens, closes = _flanking(para, at, match.end())
+        if run[0] == "_" and opens and closes:
+            continue  # snake_case: not emphasis
+        if closes and stack and stack[-1][0] == run:
+            stack.pop()
+        elif opens:
+            stack.append((run, at))
+    if code is not None:
+        stack = [d for d in stack if d[1] < code[1]]
+    if not stack and code is None:
+        return text
+    body = para.rstrip()
+    closers = ""
+    if code is not None:
+        if body.endswith(code[0]) and len(body) - len(code[0]) == code[1]:
+            body = body[: code[1]].rstrip()  # a bare opening backtick: drop it until its text arrives
+        else:
+            closers += code[0]
+    for run, at in reversed(stack):
+        if len(body) == at + len(run):  # nothing after the opener yet: drop it
+            body = body[:at].rstrip()
+        else:
+            closers += run
+    return text[:start] + body + closers
+
+
+def close_open_markdown(text: str) -> str:
+    """An interim render's text, balanced: an open code fence closed, else open emphasis and code spans."""
+    fenced = close_open_fence(text)
+    return fenced if fenced != text else close_open_inline(text)
+
+
 def tail_window(text: str, limit: int) -> tuple[str, int]:
     """The last ``limit`` characters or so, cut at a line start, and how many were left out.
 
@@ -51,7 +115,9 @@ def tail_window(text: str, limit: int) -> tuple[str, int]:
 def _format_ms(ms: float | None) -> str | None:
     if ms is None:
         return None
-    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
+    from .numbers import duration_ms
+
+    return duration_ms(ms)
 
 
 def footer_line(result: InvokeResult) -> str:

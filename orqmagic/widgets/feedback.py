@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import OrqMagicError, ValidationError
+from ..render.theme import status_html
 
 
 class FeedbackPanel(w.VBox):
@@ -26,6 +27,7 @@ class FeedbackPanel(w.VBox):
             raise ValidationError("FeedbackPanel needs an InvokeResult with an id, or a response id", field="result_or_id")
         self._outbox = outbox
         self.receipt: Any = None
+        self._submitted: dict[str, Any] | None = None  # what the last send submitted: the same again is not re-sent
         self.up = w.Button(description="👍", tooltip="good answer (score 100)", layout=w.Layout(width="48px"))
         self.down = w.Button(description="👎", tooltip="bad answer (score 0)", layout=w.Layout(width="48px"))
         self.score = w.IntSlider(value=50, min=0, max=100, description="Score", continuous_update=False)
@@ -38,6 +40,8 @@ class FeedbackPanel(w.VBox):
         self.up.on_click(lambda _: self._thumb(100))
         self.down.on_click(lambda _: self._thumb(0))
         self.send_button.on_click(lambda _: self.send())
+        for control in (self.score, self.comment, self.attach):
+            control.observe(lambda _: self._changed(), names="value")
         row = [self.up, self.down, self.score, self.send_button, self.status]
         if compact:
             super().__init__([w.HBox(row)])
@@ -49,6 +53,11 @@ class FeedbackPanel(w.VBox):
         self.score.value = score
         self.send()
 
+    def _changed(self) -> None:
+        """The controls no longer match what the status line reports: clear it."""
+        if self._submitted is not None and self.fields() != self._submitted:
+            self.status.value = ""
+
     def fields(self) -> dict[str, Any]:
         """What Send will submit, from the current controls."""
         fields: dict[str, Any] = {"score": int(self.score.value)}
@@ -59,16 +68,23 @@ class FeedbackPanel(w.VBox):
         return fields
 
     def send(self) -> Any:
+        """Submit the current score (once: pressing again without a change does not send a duplicate)."""
         from ..api import add_metrics
 
+        fields = self.fields()
+        if fields == self._submitted and self.receipt is not None:
+            self.status.value = status_html("muted", f"already sent (score {fields['score']}): change the score or "
+                                                     "comment to send another")
+            return self.receipt
         try:
-            self.receipt = add_metrics(self.transaction_id, outbox=self._outbox, **self.fields())
+            self.receipt = add_metrics(self.transaction_id, outbox=self._outbox, **fields)
         except OrqMagicError as exc:
-            self.status.value = f'<span style="color:#b00">⚠ {html.escape(" ".join(str(exc).split()))}</span>'
+            self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
             return None
+        self._submitted = fields
         if self.receipt.status == "sent":
-            self.status.value = f'<span style="color:#070">✅ sent (score {self.score.value})</span>'
+            self.status.value = status_html("ok", f"✅ sent (score {fields['score']})")
         else:
-            self.status.value = (f'<span style="color:#a60">⏳ kept in the outbox, will retry '
-                                 f'(<code>%orq flush</code>): {html.escape(self.receipt.error or "")}</span>')
+            self.status.value = status_html("warn", "⏳ kept in the outbox, will retry (%orq flush): "
+                                                    + (self.receipt.error or ""))
         return self.receipt

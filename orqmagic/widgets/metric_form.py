@@ -10,8 +10,11 @@ import ipywidgets as w
 
 from ..clients.galtea import CREATABLE_SOURCES, EVALUATION_PARAMS, EVALUATION_PARAMS_SNAKE, metric_body
 from ..errors import OrqMagicError
+from ..render.theme import status_html
 
 NEW_METRIC = ("(new metric)", "")  # the empty value means: a root metric, not a revision
+LABEL = {"description_width": "110px"}  # every label whole ("Judge prompt", "Revision of"), all aligned
+WIDE = w.Layout(width="560px")
 
 
 def _ids(text: str) -> list[str] | None:
@@ -25,25 +28,29 @@ class MetricForm(w.VBox):
     def __init__(self, *, galtea: Any = None, load_existing: bool = True) -> None:
         self._galtea = galtea
         self.created: dict[str, Any] | None = None
-        self.name = w.Text(description="Name", placeholder="Faithfulness")
-        self.source = w.Dropdown(options=CREATABLE_SOURCES, value="PARTIAL_PROMPT", description="Source")
+        self.name = w.Text(description="Name", placeholder="Faithfulness", style=LABEL, layout=WIDE)
+        self.source = w.Dropdown(options=CREATABLE_SOURCES, value="PARTIAL_PROMPT", description="Source", style=LABEL)
         self.spelling = w.ToggleButtons(options=("camelCase", "snake_case"), value="camelCase", description="Params as",
-                                        style={"button_width": "100px"})
-        self.evaluation_params = w.TagsInput(value=["input", "actualOutput"], allowed_tags=list(EVALUATION_PARAMS),
-                                             allow_duplicates=False)
-        self.judge_prompt = w.Textarea(description="Judge prompt", placeholder="Score 1 if the answer ...",
+                                        style={**LABEL, "button_width": "100px"})
+        # no allowed_tags: the front end would drop an unknown name silently; the preview names it instead
+        self.evaluation_params = w.TagsInput(value=["input", "actualOutput"], allow_duplicates=False,
+                                             placeholder="type a parameter, Enter")
+        self.params_hint = w.HTML()
+        self.judge_prompt = w.Textarea(description="Judge prompt", placeholder="Score 1 if the answer ...", style=LABEL,
                                        layout=w.Layout(width="560px", height="90px"))
-        self.evaluator_model_name = w.Text(description="Evaluator", placeholder="GPT-4")
-        self.eval_params_top = w.Checkbox(description="evaluation params at the top of the judge prompt", indent=False)
-        self.tags = w.TagsInput(value=[], allow_duplicates=False)
-        self.description = w.Textarea(description="Description", layout=w.Layout(width="560px"))
-        self.documentation_url = w.Text(description="Docs URL", placeholder="https://...")
-        self.revision_of = w.Dropdown(options=[NEW_METRIC], value="", description="Revision of")
-        self.specification_ids = w.Text(description="Spec ids", placeholder="spec_1, spec_2")
-        self.user_group_ids = w.Text(description="Group ids", placeholder="ug_1")
+        self.evaluator_model_name = w.Text(description="Evaluator", placeholder="GPT-4", style=LABEL, layout=WIDE)
+        self.eval_params_top = w.Checkbox(description="evaluation params at the top of the judge prompt", indent=True,
+                                          style=LABEL, layout=w.Layout(width="auto"))
+        self.tags = w.TagsInput(value=[], allow_duplicates=False, placeholder="type a tag, Enter (e.g. rag)")
+        self.description = w.Textarea(description="Description", style=LABEL, layout=WIDE)
+        self.documentation_url = w.Text(description="Docs URL", placeholder="https://...", style=LABEL, layout=WIDE)
+        self.revision_of = w.Dropdown(options=[NEW_METRIC], value="", description="Revision of", style=LABEL, layout=WIDE)
+        self.specification_ids = w.Text(description="Spec ids", placeholder="spec_1, spec_2 (comma-separated)", style=LABEL, layout=WIDE)
+        self.user_group_ids = w.Text(description="Group ids", placeholder="ug_1 (comma-separated)", style=LABEL, layout=WIDE)
         self.preview = w.HTML()
         self.create_button = w.Button(description="Create", button_style="success", icon="plus")
         self.status = w.HTML()
+        self._created_body: dict[str, Any] | None = None  # the body of the last Create: the same is not re-created
         self._prompt_fields = w.VBox([self.judge_prompt, self.evaluator_model_name, self.eval_params_top])
         for control in (self.name, self.source, self.evaluation_params, self.judge_prompt, self.evaluator_model_name,
                         self.eval_params_top, self.tags, self.description, self.documentation_url, self.revision_of,
@@ -53,9 +60,11 @@ class MetricForm(w.VBox):
         self.create_button.on_click(lambda _: self.create())
         super().__init__([
             self.name, self.source,
-            w.HBox([self.spelling]), w.HBox([w.Label("Evaluation params"), self.evaluation_params]),
+            w.HBox([self.spelling]),
+            w.HBox([w.Label("Eval. params", tooltip="evaluation parameters", layout=w.Layout(width="114px")),
+                    w.VBox([self.evaluation_params, self.params_hint])]),
             self._prompt_fields,
-            w.HBox([w.Label("Tags"), self.tags]), self.description, self.documentation_url,
+            w.HBox([w.Label("Tags", layout=w.Layout(width="114px")), self.tags]), self.description, self.documentation_url,
             self.revision_of, self.specification_ids, self.user_group_ids,
             w.HTML("<b>Will send</b> <code>POST /metrics</code>:"), self.preview,
             w.HBox([self.create_button, self.status]),
@@ -76,7 +85,7 @@ class MetricForm(w.VBox):
         try:
             metrics = self._client().list_metrics(sort=("createdAt", "desc"), limit=200)
         except OrqMagicError as exc:
-            self.status.value = f'<span style="color:#b00">⚠ could not list metrics: {html.escape(str(exc))}</span>'
+            self.status.value = status_html("error", f"⚠ could not list metrics: {exc}")
             return
         self.revision_of.options = [NEW_METRIC] + [(f"{m['name']} ({m['id']})", m["id"]) for m in metrics]
 
@@ -85,8 +94,8 @@ class MetricForm(w.VBox):
                           else (EVALUATION_PARAMS, EVALUATION_PARAMS_SNAKE))
         mapping = dict(zip(source, target, strict=True))
         chosen = [mapping.get(p, p) for p in self.evaluation_params.value]
-        self.evaluation_params.allowed_tags = list(target)
         self.evaluation_params.value = chosen
+        self._update()
 
     def fields(self) -> dict[str, Any]:
         """``create_metric`` keyword arguments from the controls (source-dependent ones only where shown)."""
@@ -112,23 +121,42 @@ class MetricForm(w.VBox):
 
     def _update(self) -> None:
         self._prompt_fields.layout.display = "flex" if self.source.value == "PARTIAL_PROMPT" else "none"
+        known = EVALUATION_PARAMS if self.spelling.value == "camelCase" else EVALUATION_PARAMS_SNAKE
+        self.params_hint.value = f"<small>known: {html.escape(', '.join(known))}</small>"
         try:
-            preview = json.dumps(self.body(), indent=2)
-            self.create_button.disabled = False
-            self.preview.value = f"<pre>{html.escape(preview)}</pre>"
+            body = self.body()
         except OrqMagicError as exc:
             self.create_button.disabled = True
-            self.preview.value = f'<span style="color:#a60">{html.escape(str(exc))}</span>'
+            self.preview.value = status_html("warn", str(exc))
+            self.status.value = ""  # a stale "created" or error line would describe another form
+            return
+        self.preview.value = f"<pre>{html.escape(json.dumps(body, indent=2))}</pre>"
+        unchanged = body == self._created_body
+        self.create_button.disabled = unchanged  # Create twice would make two identical metrics
+        self.create_button.tooltip = "already created: change the form to create another" if unchanged else ""
+        if not unchanged:
+            self.status.value = ""
 
     def create(self) -> dict[str, Any] | None:
+        """Create the metric (once per distinct form: the same body again is refused)."""
+        try:
+            body = self.body()
+        except OrqMagicError as exc:
+            self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
+            return None
+        if body == self._created_body:
+            self.status.value = status_html("muted", "already created: change the form to create another")
+            return None
         try:
             created = self._client().create_metric(self.name.value, **self.fields())
         except OrqMagicError as exc:
-            self.status.value = f'<span style="color:#b00">⚠ {html.escape(" ".join(str(exc).split()))}</span>'
+            self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
             return None
-        self.created = created
+        self.created, self._created_body = created, body
         family = created.get("metricGroupId")
-        self.status.value = (f'<span style="color:#070">✅ created <code>{html.escape(created["id"])}</code>'
-                             f" in family <code>{html.escape(str(family))}</code></span>")
         self.load_existing()
+        self._update()
+        self.status.value = status_html(
+            "ok", f"✅ created <code>{html.escape(created['id'])}</code> in family <code>{html.escape(str(family))}</code>",
+            escape=False)
         return created

@@ -1,9 +1,13 @@
 """``MetricsPanel``: pick a Baseten model, deployment, metrics and window; see the plot and the numbers.
 
 The panel is a thin layer over :func:`orqmagic.fetch_metrics` and
-:func:`orqmagic.plot_metrics`. Fetches run in a background thread so the
-notebook stays responsive; a refresh asked for while one runs is coalesced into
-one more run afterwards, so clicks never pile up requests.
+:func:`orqmagic.plot_metrics`, and it always shows its state: a control change
+greys the plot out as stale and refreshes after a short pause; an error leaves
+the old plot greyed out, never looking current; every plot carries the time it
+was fetched. Fetches run in a background thread; a refresh asked for while one
+runs is coalesced into one more run afterwards, so clicks never pile up requests.
+Where no widget can render (GitHub, a notebook opened without its kernel) the
+saved output shows a small snapshot of the last plot and a one-line summary.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import ipywidgets as w
 
 from ..clients.baseten import DEFAULT_METRICS, KNOWN_METRICS
 from ..errors import OrqMagicError
+from ..render.theme import label_html, status_html
+from .metric_picker import MetricPicker
+from .snapshot import SavedSnapshot, snapshot_png
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,14 +34,21 @@ if TYPE_CHECKING:
 
 WINDOWS = ("1h", "6h", "24h", "7d", "14d", "custom")
 AUTO_REFRESH = (("off", 0), ("30 s", 30), ("1 min", 60), ("5 min", 300))
+DEBOUNCE_SECONDS = 0.8
+LABEL = {"description_width": "80px"}
+STYLE = """<style>
+.orqmagic-stale { opacity: 0.35; filter: grayscale(1); transition: opacity 0.2s; }
+.orqmagic-panel .widget-label, .orqmagic-panel .widget-html-content { line-height: 1.4; }
+</style>"""
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class MetricsPanel(w.VBox):
-    """Baseten deployment metrics in a panel. ``panel.df`` is the frame behind the current plot."""
+class MetricsPanel(SavedSnapshot, w.VBox):
+    """Baseten deployment metrics in a panel. ``panel.df`` is the frame behind the current plot;
+    ``panel.stale`` says whether the plot still matches the controls."""
 
     def __init__(self, model_id: str | None = None, deployment_id: str | None = None, *,
                  metrics: tuple[str, ...] = DEFAULT_METRICS, window: str = "24h", mode: str = "SERIES",
@@ -43,31 +57,44 @@ class MetricsPanel(w.VBox):
         self.df: pd.DataFrame | None = None
         self.figure: Figure | None = None
         self.error: str | None = None
+        self.stale = True
+        self.updated: dt.datetime | None = None
+        self.snapshot: bytes | None = None
         self._lock = threading.Lock()
         self._running = False
         self._again = False
         self._done = threading.Event()
         self._done.set()
         self._timer: threading.Timer | None = None
+        self._debounce: threading.Timer | None = None
+        self._handles: list[Any] = []
         self._pending_deployment: str | None = None  # to select once the model's deployments are loaded
 
-        self.model = w.Dropdown(description="Model", options=[], layout=w.Layout(width="320px"))
-        self.deployment = w.Dropdown(description="Deployment", options=[], layout=w.Layout(width="320px"))
-        self.metrics = w.SelectMultiple(description="Metrics", options=KNOWN_METRICS, value=tuple(metrics),
-                                        rows=7, layout=w.Layout(width="520px"))
-        self.mode = w.ToggleButtons(options=("SERIES", "SUMMARY", "CURRENT"), value=mode, description="Mode",
-                                    style={"button_width": "90px"})
-        self.window = w.Dropdown(options=WINDOWS, value=window, description="Window", layout=w.Layout(width="200px"))
-        self.start = w.Text(description="From", placeholder="2026-11-20 08:00 or 36h", layout=w.Layout(width="260px"))
-        self.end = w.Text(description="To", placeholder="now", layout=w.Layout(width="260px"))
-        self.auto_refresh = w.Dropdown(options=AUTO_REFRESH, value=0, description="Auto", layout=w.Layout(width="180px"))
-        self.refresh_button = w.Button(description="Refresh", icon="refresh", button_style="primary")
-        self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="160px", visibility="hidden"))
-        self.status = w.HTML()
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.model = w.Dropdown(description="Model", options=[], style=LABEL, layout=w.Layout(width="330px"))
+        self.deployment = w.Dropdown(description="Deployment", options=[], style=LABEL, layout=w.Layout(width="380px"))
+        self.metrics = MetricPicker(tuple(KNOWN_METRICS), tuple(metrics))
+        self.mode = w.ToggleButtons(options=("SERIES", "SUMMARY", "CURRENT"), value=mode,
+                                    style={"button_width": "92px"},
+                                    tooltips=("over time", "one value per series for the window", "now"))
+        self.window = w.Dropdown(options=WINDOWS, value=window, description="Window", style={"description_width": "56px"},
+                                 layout=w.Layout(width="150px"))
+        self.start = w.Text(description="From", placeholder="2026-11-20 08:00 or 36h", style=LABEL,
+                            layout=w.Layout(width="280px"), continuous_update=False)
+        self.end = w.Text(description="To", placeholder="now", style={"description_width": "30px"},
+                          layout=w.Layout(width="230px"), continuous_update=False)
+        self.auto_refresh = w.Dropdown(options=AUTO_REFRESH, value=0, description="Auto", style={"description_width": "40px"},
+                                       layout=w.Layout(width="130px"))
+        self.refresh_button = w.Button(description="Refresh", icon="refresh", button_style="primary",
+                                       layout=w.Layout(width="110px"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="120px", visibility="hidden"))
+        self.status = w.HTML(layout=w.Layout(flex="1 1 300px"))
+        self.stamp = w.HTML()
+        self.plot = w.Image(format="png", layout=w.Layout(max_width="100%", height="auto"))
         self.table = w.HTML()
+        self.csv_button = w.Button(description="Download CSV", icon="download", tooltip="build the CSV of panel.df",
+                                   layout=w.Layout(width="150px"))
         self.download = w.HTML()
-        custom = w.HBox([self.start, self.end], layout=w.Layout(display="none"))
+        custom = w.HBox([self.start, self.end], layout=w.Layout(display="none", flex_flow="row wrap"))
         self._custom = custom
 
         self.model.observe(self._on_model, names="value")
@@ -75,20 +102,28 @@ class MetricsPanel(w.VBox):
         self.mode.observe(self._on_window, names="value")
         self.auto_refresh.observe(self._on_auto, names="value")
         self.refresh_button.on_click(lambda _: self.refresh())
+        self.csv_button.on_click(lambda _: self.prepare_csv())
 
+        row = {"flex_flow": "row wrap", "align_items": "center"}
         super().__init__([
-            w.HBox([self.model, self.deployment]),
+            w.HTML(STYLE),
+            w.HBox([self.model, self.deployment], layout=w.Layout(**row)),
             self.metrics,
-            w.HBox([self.mode, self.window, self.auto_refresh]),
+            w.HBox([w.HTML(label_html("Mode"), layout=w.Layout(width="86px")), self.mode, self.window, self.auto_refresh],
+                   layout=w.Layout(**row)),
             custom,
-            w.HBox([self.refresh_button, self.progress, self.status]),
+            w.HBox([self.refresh_button, self.progress, self.status, self.stamp], layout=w.Layout(**row)),
             self.plot,
-            w.Accordion([w.VBox([self.table, self.download])], titles=("Data",), selected_index=None),
-        ])
+            w.Accordion([w.VBox([self.table, w.HBox([self.csv_button, self.download], layout=w.Layout(**row))])],
+                        titles=("Data",), selected_index=None),
+        ], layout=w.Layout(max_width="100%"))
+        self.add_class("orqmagic-panel")
         if autoload:
             self.load_models(model_id, deployment_id)
             if self.deployment.value:
                 self.refresh(wait=True)
+        for control in (self.deployment, self.metrics, self.mode, self.window, self.start, self.end):
+            control.observe(self._on_control, names="value")
 
     # -- pickers ---------------------------------------------------------------------
 
@@ -144,6 +179,15 @@ class MetricsPanel(w.VBox):
         self._custom.layout.display = "flex" if custom else "none"
         self.window.disabled = self.mode.value == "CURRENT"
 
+    def _on_control(self, change: dict[str, Any]) -> None:
+        """A control changed: the plot no longer matches it. Grey it out and refresh after a pause."""
+        self._mark_stale("controls changed: refreshing…")
+        if self._debounce is not None:
+            self._debounce.cancel()
+        self._debounce = threading.Timer(DEBOUNCE_SECONDS, self.refresh)
+        self._debounce.daemon = True
+        self._debounce.start()
+
     def _on_auto(self, change: dict[str, Any]) -> None:
         self._schedule()
 
@@ -162,8 +206,9 @@ class MetricsPanel(w.VBox):
         self._schedule()
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._debounce):
+            if timer is not None:
+                timer.cancel()
         super().close()
 
     # -- fetching ----------------------------------------------------------------------
@@ -172,7 +217,7 @@ class MetricsPanel(w.VBox):
         """The arguments of the next fetch, read from the controls."""
         mode = self.mode.value
         query: dict[str, Any] = {"model_id": self.model.value, "deployment_id": self.deployment.value,
-                                 "metrics": list(self.metrics.value) or None, "mode": mode}
+                                 "metrics": list(self.metrics.value), "mode": mode}
         if mode != "CURRENT":
             if self.window.value == "custom":
                 query["start"] = self.start.value.strip() or None
@@ -183,6 +228,8 @@ class MetricsPanel(w.VBox):
 
     def refresh(self, wait: bool = False) -> None:
         """Fetch and redraw. While a fetch runs, further calls coalesce into one more run."""
+        if self._debounce is not None and self._debounce is not threading.current_thread():
+            self._debounce.cancel()  # this refresh reads the controls as they are now
         with self._lock:
             if self._running:
                 self._again = True
@@ -195,7 +242,10 @@ class MetricsPanel(w.VBox):
             self.wait()
 
     def wait(self, timeout: float | None = 60) -> bool:
-        """Block until no fetch is running (for scripts and tests)."""
+        """Block until no refresh is due or running (for scripts and tests)."""
+        debounce = self._debounce
+        if debounce is not None and debounce.is_alive():
+            debounce.join(timeout)
         return self._done.wait(timeout)
 
     def _run(self) -> None:
@@ -215,17 +265,22 @@ class MetricsPanel(w.VBox):
         if not query["model_id"] or not query["deployment_id"]:
             self._show_error("pick a model and a deployment first")
             return
+        if not query["metrics"]:
+            self._clear("no metrics selected: tick one or more above")
+            return
         self.refresh_button.disabled = True
-        self.progress.value, self.progress.layout.visibility = 0, "visible"
-        self.status.value = "<i>loading…</i>"
-        started = dt.datetime.now()
+        self.progress.bar_style, self.progress.max, self.progress.value = "info", 1, 0
+        self.progress.layout.visibility = "visible"
+        self.status.value = "<i>fetching…</i>"
+        started = dt.datetime.now(dt.timezone.utc)
 
         def progress(done: int, total: int) -> None:
-            self.progress.max, self.progress.value = total, done
+            self.progress.max, self.progress.value = total + 1, done  # the last part is drawing
+            self.status.value = f"<i>fetched {done} of {total} · {'drawing…' if done == total else 'fetching…'}</i>"
 
         try:
             frame = fetch_metrics(**query, baseten=self._client(), on_progress=progress)
-            figure = plot_metrics(frame)
+            figure = plot_metrics(frame, query["metrics"])  # asked-for metrics without data say so
             png = figure_png(figure)
         except (OrqMagicError, ValueError) as exc:
             self._show_error(exc)
@@ -233,20 +288,59 @@ class MetricsPanel(w.VBox):
         finally:
             self.refresh_button.disabled = False
             self.progress.layout.visibility = "hidden"
-        self.df, self.figure, self.error = frame, figure, None
+        seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
+        self.df, self.figure, self.error, self.updated, self.stale = frame, figure, None, started, False
         self.plot.value = png
+        self.plot.remove_class("orqmagic-stale")
+        self.plot.layout.display = None
         self.table.value = frame.head(12).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
-        csv = frame.to_csv(index=False).encode()
-        name = f"baseten-{query['model_id']}-{query['deployment_id']}-{started:%Y%m%d-%H%M%S}.csv"
-        self.download.value = (f'<a download="{html.escape(name)}" href="data:text/csv;base64,{base64.b64encode(csv).decode()}">'
-                               f"⬇ Download CSV ({len(frame):,} rows)</a>")
-        seconds = (dt.datetime.now() - started).total_seconds()
+        self.download.value = ""  # the CSV is built on request (Download CSV), not on every refresh
         self.status.value = (f"{frame['metric'].nunique()} metrics · {frame['time'].nunique()} steps · "
                              f"{len(frame):,} rows · {seconds:.1f} s")
+        self.stamp.value = f"<small>updated {started:%H:%M:%S} UTC</small>"
+        self.snapshot = snapshot_png(png)
+        self._publish()
+
+    def _mark_stale(self, message: str, kind: str | None = None) -> None:
+        self.stale = True
+        if self.plot.value:
+            self.plot.add_class("orqmagic-stale")
+        when = f" (the plot below is from {self.updated:%H:%M:%S} UTC)" if self.updated and self.plot.value else ""
+        self.status.value = status_html(kind, f"{message}{when}") if kind else f"<i>{html.escape(message + when)}</i>"
+
+    def _clear(self, message: str) -> None:
+        self.stale, self.error = True, None
+        self.plot.layout.display = "none"
+        self.status.value = f"<i>{html.escape(message)}</i>"
+        self.stamp.value = ""
 
     def _show_error(self, error: BaseException | str) -> None:
         self.error = error if isinstance(error, str) else _one_line(error)
-        self.status.value = f'<span style="color:#b00">⚠ {html.escape(self.error)}</span>'
+        self._mark_stale(f"⚠ {self.error}", kind="error")
+
+    def summary(self) -> str:
+        """One line: what the plot shows and when it was fetched (the saved notebook's text)."""
+        query = self.query()
+        where = f"{query['model_id']} / {query['deployment_id']}"
+        if self.df is None:
+            return f"MetricsPanel: {where} · {self.error or 'nothing fetched yet'}"
+        window = "now" if query["mode"] == "CURRENT" else f"{query.get('start') or 'custom'} {query['mode'].lower()}"
+        updated = f" · updated {self.updated:%Y-%m-%d %H:%M:%S} UTC" if self.updated else ""
+        return f"MetricsPanel: {where} · {self.df['metric'].nunique()} metrics · {window}{updated}"
+
+    # -- data out ---------------------------------------------------------------------------
+
+    def prepare_csv(self) -> str:
+        """Build the CSV of ``panel.df`` now (only when asked: it can be megabytes) and offer it as a link."""
+        if self.df is None:
+            self.download.value = status_html("error", "nothing fetched yet")
+            return ""
+        query = self.query()
+        csv = self.df.to_csv(index=False).encode()
+        name = f"baseten-{query['model_id']}-{query['deployment_id']}-{self.updated:%Y%m%d-%H%M%S}.csv"
+        self.download.value = (f'<a download="{html.escape(name)}" href="data:text/csv;base64,{base64.b64encode(csv).decode()}">'
+                               f"⬇ save {html.escape(name)} ({len(self.df):,} rows, {len(csv) / 1024:,.0f} KB)</a>")
+        return name
 
     def export_csv(self, path: str) -> str:
         """Write ``panel.df`` to ``path`` as CSV and return the path."""
