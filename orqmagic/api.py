@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .clients._transport import retry_listener
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
+from .clients.retry import retry_listener
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
 from .outbox import add_metrics

@@ -10,7 +10,7 @@ import pytest
 import orqmagic
 from orqmagic import StreamTimeout
 from orqmagic.clients import OrqClient, RetryPolicy
-from orqmagic.clients._transport import parse_retry_after, retry_listener
+from orqmagic.clients.retry import parse_retry_after, retry_listener
 from orqmagic.errors import RateLimitError
 from orqmagic.outbox import SUBMISSION_ID_KEY
 

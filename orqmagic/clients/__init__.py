@@ -1,10 +1,10 @@
 """Typed clients for the three services, sync and async, over one transport layer."""
 
-from ._transport import NO_RETRY, RetryPolicy
 from .accumulator import StreamAccumulator
 from .baseten import AsyncBasetenClient, BasetenClient
 from .galtea import AsyncGalteaClient, GalteaClient
 from .orq import AsyncOrqClient, OrqClient
+from .retry import NO_RETRY, RetryPolicy
 
 __all__ = [
     "NO_RETRY",

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient, path_id
+from ._transport import AsyncClient, Call, SyncClient
+from .payload import path_id
 
 MODES = ("CURRENT", "SUMMARY", "SERIES")
 # Baseten's public "supported metrics" list (../shared/api-notes.md).

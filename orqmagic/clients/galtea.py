@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient, path_id
+from ._transport import AsyncClient, Call, SyncClient
+from .payload import path_id
 
 CREATABLE_SOURCES = ("SELF_HOSTED", "PARTIAL_PROMPT", "HUMAN_EVALUATION")
 ALL_SOURCES = (*CREATABLE_SOURCES, "FULL_PROMPT", "GEVAL", "DEEPEVAL", "DETERMINISTIC")

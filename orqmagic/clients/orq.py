@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ._transport import AsyncClient, Call, SyncClient, json_ready, path_id
+from ._transport import AsyncClient, Call, SyncClient
+from .payload import json_ready, path_id
 
 MESSAGE_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _MAPPING_FIELDS = ("inputs", "context", "metadata", "extra_params", "knowledge_filter")
