@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..templates import interpolate
+
 
 class CellSyntaxError(ValueError):
     """A cell or option that cannot be turned into a request."""
@@ -173,3 +175,47 @@ def metric_definition(text: str, *, toml: bool = False) -> dict[str, Any]:
     if unknown:
         raise CellSyntaxError(f"unknown field {unknown[0]!r}; known: {', '.join(k for k in _METRIC_KEYS if k.islower())}")
     return {_METRIC_KEYS[k]: v for k, v in data.items()}
+
+
+def request_fields(args: Any, cell: str, ns: Mapping[str, Any], *, interpolate_default: bool = False) -> dict[str, Any]:
+    """Request fields from a parsed ``%%invoke`` line and its cell; raises on anything malformed.
+
+    ``ns`` is the notebook namespace that option values may name; ``interpolate_default``
+    is the ``%config`` default for ``--interpolate``.
+    """
+    text = cell.strip()
+    if args.interpolate or (args.interpolate is None and interpolate_default):
+        text = interpolate(text, ns)
+    fields: dict[str, Any] = {}
+    for name in ("inputs", "context", "metadata", "extra_params"):
+        value = mapping_option(getattr(args, name), ns, option=f"--{name.replace('_', '-')}")
+        if value is not None:
+            fields[name] = value
+    optional = {
+        "identity": id_or_mapping_option(args.identity, ns, option="--identity"),
+        "thread": id_or_mapping_option(args.thread, ns, option="--thread"),
+        "documents": list_option(args.documents, ns, option="--documents"),
+        "file_ids": ids_option(args.file_ids, ns, option="--file-ids"),
+        "prefix_messages": list_option(args.prefix_messages, ns, option="--prefix-messages"),
+        "knowledge_filter": literal_or_variable(args.knowledge_filter, ns, option="--knowledge-filter")
+        if args.knowledge_filter else None,
+        "mock_response": args.mock,
+        "include_retrievals": True if args.retrievals else None,
+        "system": args.system,
+    }
+    fields.update({k: v for k, v in optional.items() if v is not None})
+    if args.messages:
+        if text:
+            raise CellSyntaxError("--messages sends a message list: leave the cell empty")
+        fields["messages"] = list_option(args.messages, ns, option="--messages")
+    elif args.chat:
+        if not text:
+            raise CellSyntaxError("the --chat cell is empty")
+        fields["messages"] = parse_chat(text)
+    elif text:
+        fields["prompt"] = text
+    elif "inputs" not in fields and args.mock is None:
+        raise CellSyntaxError(
+            "the cell is empty: write a prompt under %%invoke, or pass --inputs, --messages or --mock"
+        )
+    return fields

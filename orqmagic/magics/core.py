@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import keyword
-import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -13,42 +11,10 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
 from .. import api
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
-from ..templates import interpolate
 from . import cell as cells
+from . import services
 from .errors import CellError, CellInterrupted
-
-
-def strip_comment(line: str) -> str:
-    """``line`` without a trailing ``# comment`` (IPython hands it to the magic).
-
-    A ``#`` starts a comment only outside quotes and at the start of a word, so
-    ``--mock "issue #4"`` and ``tag=a#b`` keep theirs.
-    """
-    if "#" not in line:
-        return line
-    quote = None
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i].rstrip()
-    return line
-
-
-def parse_line(magic: Any, line: str) -> Any:
-    """Parse a magic line the way a shell would: quotes group words and are removed; a ``# comment`` is dropped."""
-    try:
-        argv = shlex.split(strip_comment(line))
-    except ValueError as exc:
-        raise UsageError(f"cannot read the options: {exc}") from None
-    args = magic.parser.parse_args(argv)
-    out = getattr(args, "out", None)
-    if out is not None and (not out.isidentifier() or keyword.iskeyword(out)):  # checked before anything is sent
-        raise UsageError(f"-o needs a variable name, got {out!r}")
-    return args
+from .parse import parse_line, strip_comment
 
 
 @magics_class
@@ -137,7 +103,7 @@ class OrqMagic(Magics):
         if args.run or args.trials or args.retry_failed or args.overwrite:
             raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF")
         try:
-            request = self._request(args, cell)
+            request = cells.request_fields(args, cell, self.shell.user_ns, interpolate_default=self.interpolate)
         except (cells.CellSyntaxError, ValidationError) as exc:
             raise UsageError(str(exc)) from None
         before = api.last_result()
@@ -162,46 +128,6 @@ class OrqMagic(Magics):
         if args.feedback or (args.feedback is None and self.feedback):
             self._feedback_bar(result)
 
-    def _request(self, args: Any, cell: str) -> dict[str, Any]:
-        """Request fields from the options and the cell; raises on anything malformed."""
-        ns = self.shell.user_ns
-        text = cell.strip()
-        if args.interpolate or (args.interpolate is None and self.interpolate):
-            text = interpolate(text, ns)
-        fields: dict[str, Any] = {}
-        for name in ("inputs", "context", "metadata", "extra_params"):
-            value = cells.mapping_option(getattr(args, name), ns, option=f"--{name.replace('_', '-')}")
-            if value is not None:
-                fields[name] = value
-        optional = {
-            "identity": cells.id_or_mapping_option(args.identity, ns, option="--identity"),
-            "thread": cells.id_or_mapping_option(args.thread, ns, option="--thread"),
-            "documents": cells.list_option(args.documents, ns, option="--documents"),
-            "file_ids": cells.ids_option(args.file_ids, ns, option="--file-ids"),
-            "prefix_messages": cells.list_option(args.prefix_messages, ns, option="--prefix-messages"),
-            "knowledge_filter": cells.literal_or_variable(args.knowledge_filter, ns, option="--knowledge-filter")
-            if args.knowledge_filter else None,
-            "mock_response": args.mock,
-            "include_retrievals": True if args.retrievals else None,
-            "system": args.system,
-        }
-        fields.update({k: v for k, v in optional.items() if v is not None})
-        if args.messages:
-            if text:
-                raise cells.CellSyntaxError("--messages sends a message list: leave the cell empty")
-            fields["messages"] = cells.list_option(args.messages, ns, option="--messages")
-        elif args.chat:
-            if not text:
-                raise cells.CellSyntaxError("the --chat cell is empty")
-            fields["messages"] = cells.parse_chat(text)
-        elif text:
-            fields["prompt"] = text
-        elif "inputs" not in fields and args.mock is None:
-            raise cells.CellSyntaxError(
-                "the cell is empty: write a prompt under %%invoke, or pass --inputs, --messages or --mock"
-            )
-        return fields
-
     def _invoke_compare(self, args: Any, cell: str) -> None:
         """Several keys or ``--variants``: the same cell and options for every column, side by side."""
         from ..comparison import compare
@@ -217,7 +143,7 @@ class OrqMagic(Magics):
         try:
             if args.variants:
                 variants = cells.literal_or_variable(args.variants, self.shell.user_ns, option="--variants")
-            request = self._request(args, cell)
+            request = cells.request_fields(args, cell, self.shell.user_ns, interpolate_default=self.interpolate)
         except (cells.CellSyntaxError, ValidationError) as exc:
             raise UsageError(str(exc)) from None
         if args.concurrency is not None and args.concurrency < 1:
@@ -315,22 +241,11 @@ class OrqMagic(Magics):
 
             %baseten_metrics llama-chat prod-v3 --last 24h -o df
         """
-        from IPython.display import display
-
-        from ..frames import fetch_metrics, plot_metrics
-
         args = parse_line(self.baseten_metrics, line)
-        if args.mode == "CURRENT" and (args.start or args.end):
-            raise UsageError("CURRENT mode is a snapshot at now: leave --start and --end out")
-        window = {} if args.mode == "CURRENT" else {"start": args.start or args.last, "end": args.end}
         try:
-            frame = fetch_metrics(args.model_id, args.deployment_id, args.metrics, mode=args.mode, **window)
-        except ValidationError as exc:
-            raise UsageError(str(exc)) from None
+            frame = services.baseten_metrics(args)
         except OrqMagicError as exc:
             self._fail(exc)
-        if not args.no_plot:
-            display(plot_metrics(frame))
         if args.out:
             self._store(args.out, frame)
             return None
@@ -354,32 +269,11 @@ class OrqMagic(Magics):
             evaluation_params: [input, actualOutput, retrievalContext]
             judge_prompt: Does the answer only use the retrieved context?
         """
-        import json
-
-        from IPython.display import display
-
-        from ..clients.galtea import metric_body
-
         args = parse_line(self.metric, line)
         try:
-            definition = cells.metric_definition(cell, toml=args.toml)
-            name = definition.pop("name", None)
-            body = metric_body(name, **definition)
-        except (cells.CellSyntaxError, ValidationError, TypeError) as exc:
-            raise UsageError(str(exc)) from None
-        if definition.get("source") is None:
-            raise UsageError("the definition needs a source: SELF_HOSTED, PARTIAL_PROMPT or HUMAN_EVALUATION")
-        heading = "POST /metrics" + (" (dry run: nothing sent)" if args.dry_run else "")
-        preview = json.dumps(body, indent=2)
-        display({"text/markdown": f"**{heading}**\n\n```json\n{preview}\n```", "text/plain": f"{heading}\n{preview}"}, raw=True)
-        if args.dry_run:
-            return
-        try:
-            created = api.create_metric(name, **definition)
+            created = services.define_metric(cell, toml=args.toml, dry_run=args.dry_run)
         except OrqMagicError as exc:
             self._fail(exc)
-        done = f"created {created['id']} in family {created.get('metricGroupId')}"
-        display({"text/markdown": f"✅ {done}", "text/plain": done}, raw=True)
         self._store(args.out, created)
 
     # -- %orq ------------------------------------------------------------------------
