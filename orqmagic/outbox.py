@@ -25,10 +25,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import os
-import socket
 import sqlite3
-import sys
 import threading
 import time
 import uuid
@@ -38,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clients.orq import metrics_body
 from .errors import APIError, TransportError, ValidationError
+from .outbox_claims import LEASE_S, claim, new_token
 from .outbox_reports import FlushReport, Receipt, is_transient
 from .store import Store, StoreError, default_store
 
@@ -45,31 +43,6 @@ if TYPE_CHECKING:
     from .clients import OrqClient
 
 SUBMISSION_ID_KEY = "orqmagic_submission_id"
-LEASE_S = 120.0  # longer than one send may take (timeouts and retries included)
-_HOST = socket.gethostname()
-
-
-def _pid_alive(pid: int) -> bool:
-    if sys.platform == "win32":  # os.kill there would terminate the process: rely on the lease instead
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _claim_is_dead(token: str | None) -> bool:
-    """A claim of a process on this machine that no longer runs (its lease need not lapse)."""
-    if not token:
-        return False
-    host, _, rest = token.partition("|")
-    pid = rest.split("|", 1)[0]
-    return host == _HOST and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
-
-
 class Outbox:
     """Send metrics submissions through the local store, keeping the ones that fail transiently.
 
@@ -95,7 +68,7 @@ class Outbox:
         self._legacy = legacy
         self._orq = orq
         self.lease = lease
-        self._token = f"{_HOST}|{os.getpid()}|{uuid.uuid4().hex[:8]}"
+        self._token = new_token()
         self._background: threading.Thread | None = None
         self._bg_lock = threading.Lock()
         self._stop = threading.Event()
@@ -227,21 +200,10 @@ class Outbox:
 
     def _claim(self, submission_id: str) -> bool:
         """Take one pending record for this sender; False if another sender holds it or it is done."""
-        now = time.time()
         try:
             self._db()
             with self.store.transaction() as conn:
-                row = conn.execute("SELECT claimed_by, claim_until FROM outbox WHERE submission_id = ? "
-                                   "AND status = 'pending'", (submission_id,)).fetchone()
-                if row is None:
-                    return False
-                free = row["claimed_by"] is None or (row["claim_until"] or 0) < now or _claim_is_dead(row["claimed_by"])
-                if not free:
-                    return False
-                return conn.execute(
-                    "UPDATE outbox SET claimed_by = ?, claim_until = ?, attempts = attempts + 1, updated_at = ? "
-                    "WHERE submission_id = ? AND status = 'pending'",
-                    (self._token, now + self.lease, now, submission_id)).rowcount == 1
+                return claim(conn, submission_id, self._token, self.lease)
         except sqlite3.Error as exc:
             raise StoreError(f"the local store at {self.store.path} cannot be written ({exc})") from None
 
