@@ -21,9 +21,9 @@ from .clients.orq import deployment_body
 from .errors import OrqMagicError
 
 if TYPE_CHECKING:
-    from .batch import Progress
     from .cache import ResponseCache
     from .clients import AsyncOrqClient
+    from .progress import Progress
     from .run_store import Recorder
 
 
