@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .clients.accumulator import StreamAccumulator
-from .clients.orq import deployment_body
+from .clients.orq import build_messages, deployment_body
 from .clients.retry import retry_listener
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
@@ -28,16 +28,6 @@ _last: dict[str, InvokeResult | None] = {"result": None}
 def last_result() -> InvokeResult | None:
     """The most recent answer, kept even when its call ended in an interrupt or an error."""
     return _last["result"]
-
-
-def build_messages(prompt: str | None, *, system: str | None = None, messages: list[dict] | None = None) -> list[dict] | None:
-    """``messages`` for a call: an explicit list, or the prompt as one user turn; ``system`` goes first."""
-    if messages is not None and prompt:
-        raise ValidationError("give either a prompt or messages, not both", field="messages")
-    out = list(messages) if messages is not None else ([{"role": "user", "content": prompt}] if prompt else None)
-    if system:
-        out = [{"role": "system", "content": system}, *(out or [])]
-    return out
 
 
 def invoke(

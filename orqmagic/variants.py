@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clients.accumulator import StreamAccumulator
-from .clients.orq import deployment_body
+from .clients.orq import build_messages, deployment_body
 from .errors import ValidationError
 from .result import InvokeResult
 
@@ -46,8 +46,6 @@ def did_you_mean(word: str, known: Sequence[str]) -> str:
 def plan(keys: Sequence[str] | str, prompt: str | None, variants: Mapping[str, Mapping[str, Any]] | None,
          fields: dict[str, Any]) -> list[Column]:
     """The columns of a comparison, each request checked; raises ValidationError before anything is sent."""
-    from .api import build_messages
-
     if isinstance(keys, str):
         keys = [keys]
     if not isinstance(keys, Sequence) or not keys or not all(isinstance(k, str) and k.strip() for k in keys):

@@ -35,6 +35,16 @@ def _check_messages(name: str, messages: Any) -> list[dict]:
     return [dict(m) for m in messages]
 
 
+def build_messages(prompt: str | None, *, system: str | None = None, messages: list[dict] | None = None) -> list[dict] | None:
+    """``messages`` for a call: an explicit list, or the prompt as one user turn; ``system`` goes first."""
+    if messages is not None and prompt:
+        raise ValidationError("give either a prompt or messages, not both", field="messages")
+    out = list(messages) if messages is not None else ([{"role": "user", "content": prompt}] if prompt else None)
+    if system:
+        out = [{"role": "system", "content": system}, *(out or [])]
+    return out
+
+
 def deployment_body(
     key: str,
     *,
