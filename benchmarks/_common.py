@@ -72,6 +72,18 @@ def sandbox_process(*extra: str, token_rate: float = 0) -> Iterator[tuple[str, s
         process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block (clients and kernels started in it read them), then restore all."""
+    backup = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(backup)
+
+
 def interleaved(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Median seconds per function, running them in turn so drifts in machine load hit all alike."""
     samples: dict[str, list[float]] = {name: [] for name in functions}

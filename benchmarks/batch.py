@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import pandas as pd
 
 import orqmagic
 
-from ._common import Figure, sandbox_process
+from ._common import Figure, environment, sandbox_process
 
 LATENCY = 0.25
 
@@ -17,21 +16,15 @@ LATENCY = 0.25
 def run(quick: bool) -> list[Figure]:
     rows, concurrency, sequential_rows = (96 if quick else 200), 16, (8 if quick else 24)
     frame = pd.DataFrame({"q": [f"question {i}" for i in range(rows)]})
-    with sandbox_process("--latency-ms", str(LATENCY * 1000)) as (url, key):
-        backup = dict(os.environ)
-        os.environ.update(ORQ_BASE_URL=url, ORQ_API_KEY=key)
-        try:
-            orqmagic.invoke_many("support-bot", frame.head(16), prompt="{{q}}", concurrency=concurrency, progress=False)  # warm up
-            started = time.perf_counter()
-            results = orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", concurrency=concurrency, progress=False)
-            wall = time.perf_counter() - started
-            started = time.perf_counter()
-            for q in frame["q"].head(sequential_rows):
-                orqmagic.invoke("support-bot", q, display=False)
-            per_row = (time.perf_counter() - started) / sequential_rows
-        finally:
-            os.environ.clear()
-            os.environ.update(backup)
+    with sandbox_process("--latency-ms", str(LATENCY * 1000)) as (url, key), environment(ORQ_BASE_URL=url, ORQ_API_KEY=key):
+        orqmagic.invoke_many("support-bot", frame.head(16), prompt="{{q}}", concurrency=concurrency, progress=False)  # warm up
+        started = time.perf_counter()
+        results = orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", concurrency=concurrency, progress=False)
+        wall = time.perf_counter() - started
+        started = time.perf_counter()
+        for q in frame["q"].head(sequential_rows):
+            orqmagic.invoke("support-bot", q, display=False)
+        per_row = (time.perf_counter() - started) / sequential_rows
     ideal = rows * LATENCY / concurrency
     return [
         Figure(f"batch: wall time, {rows} rows, concurrency {concurrency}", wall, "s", note=f"errors: {results['error'].notna().sum()}"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 
@@ -11,7 +10,7 @@ import nbformat
 
 import orqmagic
 
-from ._common import Figure, sandbox_process
+from ._common import Figure, environment, sandbox_process
 from .display import Recorder, faults_cell
 
 KEYS = ["support-bot", "summarizer", "code-helper", "reasoner"]
@@ -21,26 +20,20 @@ QUESTION = "How do I rotate my API key and keep old integrations working?"
 
 def _wall(quick: bool) -> list[Figure]:
     repeats = 2 if quick else 3
-    with sandbox_process("--latency-ms", str(LATENCY * 1000)) as (url, key):
-        backup = dict(os.environ)
-        os.environ.update(ORQ_BASE_URL=url, ORQ_API_KEY=key)
-        try:
-            orqmagic.compare(KEYS[:2], "warm up", display=False)
-            singles, walls = [], []
-            for _ in range(repeats):  # interleaved, so drifts in load hit both alike
-                slowest = 0.0
-                for deployment in KEYS:
-                    started = time.perf_counter()
-                    orqmagic.invoke(deployment, QUESTION, display=False)
-                    slowest = max(slowest, time.perf_counter() - started)
-                singles.append(slowest)
+    with sandbox_process("--latency-ms", str(LATENCY * 1000)) as (url, key), environment(ORQ_BASE_URL=url, ORQ_API_KEY=key):
+        orqmagic.compare(KEYS[:2], "warm up", display=False)
+        singles, walls = [], []
+        for _ in range(repeats):  # interleaved, so drifts in load hit both alike
+            slowest = 0.0
+            for deployment in KEYS:
                 started = time.perf_counter()
-                comparison = orqmagic.compare(KEYS, QUESTION, display=False)
-                walls.append(time.perf_counter() - started)
-                assert not comparison.summary()["failed"], comparison.summary()
-        finally:
-            os.environ.clear()
-            os.environ.update(backup)
+                orqmagic.invoke(deployment, QUESTION, display=False)
+                slowest = max(slowest, time.perf_counter() - started)
+            singles.append(slowest)
+            started = time.perf_counter()
+            comparison = orqmagic.compare(KEYS, QUESTION, display=False)
+            walls.append(time.perf_counter() - started)
+            assert not comparison.summary()["failed"], comparison.summary()
     single, wall = statistics.median(singles), statistics.median(walls)
     return [
         Figure("compare: slowest single call of 4 (1 s latency)", single, "s"),
@@ -61,14 +54,9 @@ def _display(quick: bool) -> list[Figure]:
         cells = ["%load_ext orqmagic", faults_cell(""), f"variants = {variants!r}",
                  "%%invoke support-bot --variants variants -o cmp\nhi"]
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        backup = dict(os.environ)
-        os.environ.update(ORQ_BASE_URL=url, ORQ_API_KEY=key)
-        try:
+        with environment(ORQ_BASE_URL=url, ORQ_API_KEY=key):
             recorder = Recorder(notebook, timeout=600, kernel_name="python3")
             recorder.execute()
-        finally:
-            os.environ.clear()
-            os.environ.update(backup)
     messages = [m for m in recorder.by_cell[3] if m["msg_type"] in ("display_data", "update_display_data")]
     sent = sum(len(json.dumps(m["content"]["data"])) for m in messages)
     total = sum(len(a) for a in answers)

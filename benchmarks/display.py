@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import statistics
 
@@ -12,7 +11,7 @@ import httpx
 import nbformat
 from nbclient import NotebookClient
 
-from ._common import Figure, sandbox_process
+from ._common import Figure, environment, sandbox_process
 
 CHUNK = 10  # every streamed word is "wNNNNNNNN ": 10 characters, so shown characters map to chunks
 
@@ -59,14 +58,9 @@ def run(quick: bool) -> list[Figure]:
             first_cells.append(len(cells))
             cells.append('%%invoke support-bot --mock "short answer for timing" -o first\nhi')
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        env_backup = dict(os.environ)
-        os.environ.update(ORQ_BASE_URL=url, ORQ_API_KEY=key)
-        try:
+        with environment(ORQ_BASE_URL=url, ORQ_API_KEY=key):
             recorder = Recorder(notebook, timeout=600, kernel_name="python3")
             recorder.execute()
-        finally:
-            os.environ.clear()
-            os.environ.update(env_backup)
         streams = httpx.get(f"{url}/_sandbox/received", headers={"Authorization": f"Bearer {key}"}).json()["streams"]
 
     def display_msgs(index: int) -> list[dict]:

@@ -10,14 +10,13 @@ against the same call streamed live from the sandbox at unlimited rate.
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 import pandas as pd
 
 import orqmagic
 
-from ._common import Figure, interleaved, sandbox_process
+from ._common import Figure, environment, interleaved, sandbox_process
 
 CHUNKS = 5000
 
@@ -26,33 +25,27 @@ def run(quick: bool) -> list[Figure]:
     rows, repeat, stream_repeat = (300, 3, 5) if quick else (1000, 5, 15)
     frame = pd.DataFrame({"q": [f"question {i}" for i in range(rows)]})
     text = " ".join(f"w{i}" for i in range(CHUNKS))
-    with sandbox_process() as (url, key), tempfile.TemporaryDirectory() as home:
-        backup = dict(os.environ)
-        os.environ.update(ORQ_BASE_URL=url, ORQ_API_KEY=key, ORQMAGIC_HOME=home)
-        try:
-            def plain() -> None:
-                orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", concurrency=16, progress=False)
+    with sandbox_process() as (url, key), tempfile.TemporaryDirectory() as home, environment(ORQ_BASE_URL=url, ORQ_API_KEY=key, ORQMAGIC_HOME=home):
+        def plain() -> None:
+            orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", concurrency=16, progress=False)
 
-            def checkpointed() -> None:
-                orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", concurrency=16, progress=False,
-                                     run="bench", overwrite=True)
+        def checkpointed() -> None:
+            orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", concurrency=16, progress=False,
+                                 run="bench", overwrite=True)
 
-            plain()  # warm up: connections, imports, the store's schema
-            checkpointed()
-            batch = interleaved({"plain": plain, "run": checkpointed}, repeat)
+        plain()  # warm up: connections, imports, the store's schema
+        checkpointed()
+        batch = interleaved({"plain": plain, "run": checkpointed}, repeat)
 
-            def live() -> None:
-                orqmagic.invoke("support-bot", display=False, mock_response=text)
+        def live() -> None:
+            orqmagic.invoke("support-bot", display=False, mock_response=text)
 
-            def replay() -> None:
-                assert orqmagic.invoke("support-bot", display=False, mock_response=text, cache=True).cached
+        def replay() -> None:
+            assert orqmagic.invoke("support-bot", display=False, mock_response=text, cache=True).cached
 
-            orqmagic.invoke("support-bot", display=False, mock_response=text, cache=True)  # fill the cache
-            live()
-            stream = interleaved({"live": live, "replay": replay}, stream_repeat)
-        finally:
-            os.environ.clear()
-            os.environ.update(backup)
+        orqmagic.invoke("support-bot", display=False, mock_response=text, cache=True)  # fill the cache
+        live()
+        stream = interleaved({"live": live, "replay": replay}, stream_repeat)
     overhead = (batch["run"] / batch["plain"] - 1) * 100
     return [
         Figure(f"evaluation: batch of {rows} rows, no run", batch["plain"], "s"),
