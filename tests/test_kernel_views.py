@@ -7,6 +7,8 @@ import nbformat
 from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
+from tests.test_kernel_display import run
+
 QUESTION = "How do I rotate my API key and keep old integrations working?"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -59,22 +61,10 @@ def test_saved_notebook_keeps_a_small_snapshot_and_a_summary_of_the_panel(sandbo
     assert len(json.dumps(notebook.cells[0].outputs)) < 80_000  # a snapshot, not megabytes
 
 
-class RecordingClient(NotebookClient):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.messages: list[dict] = []
-
-    def process_message(self, msg, cell, cell_index):
-        self.messages.append(msg)
-        return super().process_message(msg, cell, cell_index)
-
-
 def test_a_slow_first_token_shows_a_placeholder_in_the_same_output(sandbox_env):
     sandbox_env.set_faults("latency_ms=1500,match=/v2/deployments/stream")
     cells = ["%load_ext orqmagic", f"%%invoke support-bot -o answer\n{QUESTION}"]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    client = RecordingClient(notebook, timeout=120, kernel_name="python3")
-    client.execute()
+    notebook, client = run(cells)
     shown = [m for m in client.messages if m["msg_type"] in ("display_data", "update_display_data")]
     first = shown[0]["content"]["data"]["text/markdown"]
     assert shown[0]["msg_type"] == "display_data" and first.startswith("*support-bot · waiting for the first token · ")
