@@ -32,7 +32,7 @@ from ..errors import (
     ValidationError,
     error_for_status,
 )
-from .redaction import BearerAuth, keyless_on_error, redact, redact_body, server_message, unchained
+from .redaction import BearerAuth, keyless_on_error, one_line, redact_body, server_message, unchained
 from .retry import RetryPolicy, parse_retry_after
 from .sse import DataClock
 
@@ -143,8 +143,8 @@ class BaseClient:
                 f"{self._title} at {where} timed out {phase.get(type(exc).__name__, '')} "
                 f"(timeout {self.timeout:g} s, streams {self.stream_timeout:g} s)"
             )
-        reason = redact(str(exc), self.config.key) or type(exc).__name__
-        return TransportError(f"cannot reach {self._title} at {where}: {' '.join(reason.split())[:200]}")
+        reason = one_line(str(exc), self.config.key, 200) or type(exc).__name__
+        return TransportError(f"cannot reach {self._title} at {where}: {reason}")
 
     def _chunk(self, data: str, count: int) -> dict | None:
         """Parse one SSE ``data`` field; ``None`` means ``[DONE]``."""
@@ -166,8 +166,8 @@ class BaseClient:
                 f"the {self._title} stream sent nothing for {self.stream_timeout:g} s "
                 f"after {count} chunks (stream timeout; keep-alive comments do not count)"
             )
-        reason = redact(str(exc), self.config.key) or type(exc).__name__
-        return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {' '.join(reason.split())[:200]}")
+        reason = one_line(str(exc), self.config.key, 200) or type(exc).__name__
+        return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {reason}")
 
     def _ended_early(self, count: int) -> StreamInterrupted:
         return StreamInterrupted(

@@ -51,7 +51,7 @@ def server_message(response: httpx.Response, key: Secret | None = None) -> tuple
             message = "; ".join(str(m.get("msg", m)) if isinstance(m, dict) else str(m) for m in message)
     if not message:
         message = redact(response.text, key).strip() or response.reason_phrase or "error"
-    return " ".join(redact(str(message), key).split())[:300], body
+    return one_line(str(message), key, 300), body
 
 
 def redact(text: str, key: Secret | None) -> str:
@@ -59,6 +59,11 @@ def redact(text: str, key: Secret | None) -> str:
     if key is not None and key.reveal() in text:
         return text.replace(key.reveal(), "********")
     return text
+
+
+def one_line(text: str, key: Secret | None, limit: int) -> str:
+    """``text`` redacted, then its whitespace collapsed and cut to ``limit`` (in that order: no part of a key survives)."""
+    return " ".join(redact(text, key).split())[:limit]
 
 
 def redact_body(body: Any, key: Secret | None) -> Any:
