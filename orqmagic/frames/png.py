@@ -1,0 +1,66 @@
+"""Figures to PNG bytes, fast: one Agg draw, one palette quantisation, one quick PNG encode.
+
+``savefig(format="png")`` would encode a full-colour PNG only for us to decode it again to
+quantise it; drawing to a raw RGBA buffer skips that round trip. A palette image compresses
+well even at zlib level 1, so the bytes stay small while the encode takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from PIL.Image import Image
+
+DPI = 80
+COMPRESS_LEVEL = 1  # zlib level for palette PNGs: level 6 (PIL's default) costs ~5x the time for ~10 % fewer bytes
+
+
+def figure_image(fig: Figure, dpi: int = DPI) -> Image:
+    """The figure drawn by Agg as an RGBA image with a transparent background."""
+    from PIL import Image as PILImage
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="rgba", dpi=dpi, transparent=True)
+    raw = buffer.getvalue()
+    width, height = (int(v) for v in fig.get_size_inches() * dpi)  # what the Agg renderer sizes its canvas to
+    if width * height * 4 != len(raw):  # pragma: no cover - a rounding difference: let PNG carry the size
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, transparent=True, pil_kwargs={"compress_level": 0})
+        buffer.seek(0)
+        return PILImage.open(buffer).convert("RGBA")
+    return PILImage.frombuffer("RGBA", (width, height), raw, "raw", "RGBA", 0, 1)
+
+
+def image_png(image: Image, *, colors: int | None = 128) -> bytes:
+    """PNG bytes of an RGBA image; ``colors`` quantises to a palette (a third of the bytes of full colour)."""
+    from PIL import Image as PILImage
+
+    if colors:
+        image = image.quantize(colors=colors, method=PILImage.Quantize.FASTOCTREE)
+    out = io.BytesIO()
+    image.save(out, format="png", compress_level=COMPRESS_LEVEL)
+    return out.getvalue()
+
+
+def figure_png(fig: Figure, dpi: int = DPI, *, colors: int | None = 128) -> bytes:
+    """PNG bytes with a transparent background; ``colors`` quantises to a palette (a third of the bytes)."""
+    return image_png(figure_image(fig, dpi), colors=colors)
+
+
+def ensure_figure_display() -> None:
+    """Show Figures in IPython even when no pyplot backend registered a formatter (we avoid pyplot)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    if Figure not in formatter.type_printers:
+        formatter.for_type(Figure, lambda fig: figure_png(fig))
