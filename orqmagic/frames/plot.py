@@ -10,14 +10,16 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..render.theme import GREY, plot_rc
-from .panels import draw_panel, isolated, panel_spec, update_panel
-from .png import ensure_figure_display
+from .panels import PanelSpec, draw_panel, isolated, panel_spec, update_panel
+from .png import attach_canvas, ensure_figure_display
 from .units import counter_rate, pretty_metric, scale_for
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["MAX_HEIGHT", "counter_rate", "grid_shape", "isolated", "plot_metrics", "pretty_metric", "scale_for"]
@@ -72,7 +74,9 @@ def plot_metrics(
     state = getattr(reuse, "_orqmagic_panels", None)
     if reuse is not None and state is not None and state[0] == key and not single_step:
         with mpl.rc_context(rc):
-            state[1][:] = [update_panel(ax, spec, handles) for ax, spec, handles in zip(reuse.axes, specs, state[1], strict=False)]
+            axes = reuse.axes[:len(specs)]
+            _time_axis(axes, specs, columns)
+            state[1][:] = [update_panel(ax, spec, handles) for ax, spec, handles in zip(axes, specs, state[1], strict=True)]
         reuse._suptitle.set_text(heading)  # type: ignore[union-attr]
         return reuse
     with mpl.rc_context(rc):
@@ -82,24 +86,47 @@ def plot_metrics(
         # fixed margins instead of constrained layout: the same look at a fraction of the cost for many panels
         fig.subplots_adjust(left=0.75 / fig_width, right=1 - 0.55 / fig_width * columns, top=1 - 0.75 / fig_height,
                             bottom=0.45 / fig_height, hspace=0.55 if rows > 1 else 0.2, wspace=0.32 + 0.04 * columns)
-        grid = fig.subplots(rows, columns, sharex=not single_step, squeeze=False)
-        axes = list(grid.ravel())
-        handles = [draw_panel(ax, spec, single_step, len(names) > 3) for ax, spec in zip(axes, specs, strict=False)]
+        axes = list(fig.subplots(rows, columns, squeeze=False).ravel())
         for spare in axes[len(names):]:
             spare.set_visible(False)
-            above = grid[rows - 2, columns - 1] if rows > 1 else None
-            if above is not None:
-                above.xaxis.set_tick_params(labelbottom=True)
+        axes = axes[:len(names)]
         if not single_step:
-            from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-
-            locator = AutoDateLocator(maxticks=6 if columns > 1 else 9)
-            axes[0].xaxis.set_major_locator(locator)
-            axes[0].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            for ax in axes[:-columns]:  # time labels only under the lowest panel of each column
+                ax.xaxis.set_tick_params(labelbottom=False)
+                ax.xaxis.offsetText.set_visible(False)
+            _time_axis(axes, specs, columns)
+        handles = [draw_panel(ax, spec, single_step, len(names) > 3) for ax, spec in zip(axes, specs, strict=True)]
         fig.suptitle(heading, fontsize=11, color=GREY, y=1 - 0.12 / fig_height, va="top")
     fig._orqmagic_panels = (key, handles)  # type: ignore[attr-defined]
+    attach_canvas(fig)
     ensure_figure_display()
     return fig
+
+
+def _time_axis(axes: list[Axes], specs: list[PanelSpec], columns: int) -> None:
+    """One time range and one set of date ticks for every panel, worked out once.
+
+    What ``sharex`` would give, without 19 shared axes consulting each other (quadratic) and
+    running the date locator once per panel at every draw.
+    """
+    import matplotlib as mpl
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num, num2date
+    from matplotlib.ticker import FixedLocator
+
+    spans = [(spec.times[0], spec.times[-1] + np.timedelta64(int(spec.step_seconds or 60), "s")
+              if spec.drawing == "stacked" else spec.times[-1])
+             for spec in specs if spec.times is not None and len(spec.times)]
+    if not spans:
+        return
+    low, high = date2num(min(s[0] for s in spans)), date2num(max(s[1] for s in spans))
+    pad = (high - low) * mpl.rcParams["axes.xmargin"] or 1 / 24
+    low, high = low - pad, high + pad
+    locator = AutoDateLocator(maxticks=6 if columns > 1 else 9)
+    ticks = locator.get_locator(num2date(low), num2date(high)).tick_values(num2date(low), num2date(high))
+    for ax in axes:
+        ax.set_xlim(low, high)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def _default_title(frame: pd.DataFrame) -> str:
