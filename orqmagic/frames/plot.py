@@ -86,10 +86,8 @@ def plot_metrics(
         # fixed margins instead of constrained layout: the same look at a fraction of the cost for many panels
         fig.subplots_adjust(left=0.75 / fig_width, right=1 - 0.55 / fig_width * columns, top=1 - 0.75 / fig_height,
                             bottom=0.45 / fig_height, hspace=0.55 if rows > 1 else 0.2, wspace=0.32 + 0.04 * columns)
-        axes = list(fig.subplots(rows, columns, squeeze=False).ravel())
-        for spare in axes[len(names):]:
-            spare.set_visible(False)
-        axes = axes[:len(names)]
+        grid = fig.add_gridspec(rows, columns)
+        axes = [fig.add_subplot(grid[i // columns, i % columns]) for i in range(len(names))]  # no spare axes
         if not single_step:
             for ax in axes[:-columns]:  # time labels only under the lowest panel of each column
                 ax.xaxis.set_tick_params(labelbottom=False)
