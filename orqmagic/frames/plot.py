@@ -19,6 +19,7 @@ from .png import attach_canvas, ensure_figure_display
 from .units import counter_rate, pretty_metric, scale_for
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -97,8 +98,22 @@ def plot_metrics(
         fig.suptitle(heading, fontsize=11, color=GREY, y=1 - 0.12 / fig_height, va="top")
     fig._orqmagic_panels = (key, handles)  # type: ignore[attr-defined]
     attach_canvas(fig)
+    if not single_step:
+        fig._orqmagic_layers = lambda: _layers(fig)  # type: ignore[attr-defined]
     ensure_figure_display()
     return fig
+
+
+def _layers(fig: Figure) -> tuple[list[Artist], object]:
+    """(what a refresh changes: data, axes with their ticks and units, the heading; what describes the rest)."""
+    changing: list[Artist] = [fig._suptitle] if fig._suptitle is not None else []
+    static = []
+    for ax in fig.axes:
+        changing += [*ax.collections, *ax.lines, ax.xaxis, ax.yaxis]
+        legend = ax.get_legend()
+        static.append((ax.get_title(loc="left"), tuple(ax.get_position().bounds), [t.get_text() for t in ax.texts],
+                       [t.get_text() for t in legend.get_texts()] if legend else None))
+    return changing, (tuple(fig.get_size_inches()), static)
 
 
 def _time_axis(axes: list[Axes], specs: list[PanelSpec], columns: int) -> None:

@@ -8,9 +8,10 @@ well even at zlib level 1, so the bytes stay small while the encode takes a few 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
     from PIL.Image import Image
 
@@ -38,7 +39,11 @@ def figure_image(fig: Figure, dpi: int = DPI) -> Image:
 
     canvas = fig.canvas
     if isinstance(canvas, FigureCanvasAgg) and fig.dpi == dpi and fig.get_facecolor()[3] == 0:
-        canvas.draw()
+        layers = getattr(fig, "_orqmagic_layers", None)
+        if layers is None:
+            canvas.draw()
+        else:
+            _draw_changing(fig, canvas, *layers())
         renderer = canvas.get_renderer()
         size = (int(renderer.width), int(renderer.height))
         return PILImage.frombuffer("RGBA", size, canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()  # the next draw reuses the buffer
@@ -52,6 +57,36 @@ def figure_image(fig: Figure, dpi: int = DPI) -> Image:
         buffer.seek(0)
         return PILImage.open(buffer).convert("RGBA")
     return PILImage.frombuffer("RGBA", (width, height), raw, "raw", "RGBA", 0, 1)
+
+
+def _draw_changing(fig: Figure, canvas: Any, changing: list[Artist], signature: object) -> None:
+    """Draw only the artists that change between refreshes over a cached picture of the rest.
+
+    Titles, legends, spines and "no data" notes of a reused figure stay the same from one
+    refresh to the next, and drawing text is most of Agg's time; they are drawn once (with the
+    changing artists hidden), kept as a background, and restored before the data, axes and
+    heading are drawn over them, in the z-order a full draw would use. ``signature`` describes
+    the unchanging part: when it differs from the background's, the background is drawn again.
+    """
+    cached = getattr(fig, "_orqmagic_background", None)
+    renderer = canvas.get_renderer()
+    if cached is None or cached[0] != signature or cached[1] is not renderer:
+        for artist in changing:
+            artist.set_animated(True)  # left out of a normal draw
+        try:
+            canvas.draw()
+        finally:
+            for artist in changing:
+                artist.set_animated(False)
+        renderer = canvas.get_renderer()
+        cached = (signature, renderer, canvas.copy_from_bbox(fig.bbox))
+        fig._orqmagic_background = cached  # type: ignore[attr-defined]
+    canvas.restore_region(cached[2])
+    for ax in {artist.axes for artist in changing if artist.axes is not None}:
+        ax.viewLim  # noqa: B018 - settles pending autoscaling, as Axes.draw does first
+    for artist in sorted(changing, key=lambda a: a.get_zorder()):  # stable: equal z-orders keep their order
+        artist.draw(renderer)
+    fig.stale = False
 
 
 def image_png(image: Image, *, colors: int | None = 128) -> bytes:
