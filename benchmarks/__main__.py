@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, compare, display, evaluation, frames, panel, startup, stream
+from . import batch, cold_start, compare, display, evaluation, frames, panel, startup, stream
 from ._common import Figure, machine
 
 BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup,
-              "evaluation": evaluation, "compare": compare, "panel": panel}
+              "evaluation": evaluation, "compare": compare, "panel": panel, "cold_start": cold_start}
 
 
 def main(argv: list[str] | None = None) -> int:

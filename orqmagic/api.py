@@ -9,7 +9,7 @@ from .clients._transport import retry_listener
 from .clients.accumulator import StreamAccumulator
 from .clients.orq import deployment_body
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
-from .errors import StreamInterrupted, ValidationError
+from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
 from .outbox import add_metrics
 from .render.live import LiveView, live_view
 from .result import InvokeResult
@@ -92,10 +92,12 @@ def invoke(
     token = retry_listener.set(getattr(view, "status", None))  # "rate limited, retrying in 20 s" shows in the view
     try:
         result = runner(orq, key, fields, view, cached)
-    except BaseException:
+    except BaseException as exc:
         abandon = getattr(view, "abandon", None)
         if abandon is not None:
             abandon()  # failed before any text: no placeholder left waiting
+        if isinstance(exc, NotFoundError):
+            raise _suggest_deployment(exc, orq, key) from None
         raise
     finally:
         retry_listener.reset(token)
@@ -105,6 +107,24 @@ def invoke(
     if result.error is not None and not result.complete:
         raise StreamInterrupted(result.error, partial=result)
     return result
+
+
+def _suggest_deployment(exc: NotFoundError, orq: OrqClient, key: str) -> NotFoundError:
+    """A 404 with the closest deployment keys, when the server did not suggest any itself."""
+    import difflib
+
+    if "did you mean" in exc.server_message.lower():
+        return exc
+    try:
+        keys = [d["key"] for d in orq.list_deployments() if isinstance(d.get("key"), str)]
+    except (OrqMagicError, KeyError, AttributeError):
+        return exc
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+    if not close:
+        return exc
+    hint = " or ".join(repr(c) for c in close)
+    return NotFoundError(f"{exc.server_message.rstrip('.')}. Did you mean {hint}?", service=exc.service,
+                         status_code=exc.status_code, body=exc.body)
 
 
 def _replay(chunks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -117,6 +137,7 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
     started = time.perf_counter()
     first_at: float | None = None
     error: str | None = None
+    failure: StreamInterrupted | None = None
     interrupted = False
     complete = False
     hit = cached.hit if cached is not None else None
@@ -135,7 +156,7 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
     except StreamInterrupted as exc:
         if acc.chunks == 0:
             raise  # nothing arrived: a plain error, no partial answer to show
-        error = str(exc)
+        error, failure = str(exc), exc
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -149,6 +170,9 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
     _settle_cache(result, cached, kept, acc)
     _last["result"] = result
     view.finish(result)
+    if failure is not None:  # re-raise the specific error (MalformedChunkError, StreamTimeout, ...) with the answer so far
+        failure.partial = result
+        raise failure
     return result
 
 

@@ -12,14 +12,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
+MISSING_EXTRA = "running notebooks needs nbclient, nbformat and ipykernel: pip install 'orqmagic[notebook]'"
+
+
+def _require_notebook_extra() -> None:
+    """Exit with one line naming the extra, rather than a traceback, when the notebook extra is missing."""
+    import importlib.util
+
+    try:
+        missing = [m for m in ("nbclient", "nbformat", "ipykernel") if importlib.util.find_spec(m) is None]
+    except (ImportError, ValueError):
+        missing = ["nbclient"]
+    if missing:
+        raise SystemExit(f"{MISSING_EXTRA} ({', '.join(missing)} not installed)")
+
 
 def execute(path: str | Path, *, output: str | Path | None = None, timeout: int = 600) -> Any:
     """Execute ``path`` with nbclient; return the executed notebook (also saved to ``output``)."""
-    try:
-        import nbformat
-        from nbclient import NotebookClient
-    except ImportError:  # pragma: no cover - depends on the install
-        raise SystemExit("running notebooks needs nbclient and ipykernel: pip install 'orqmagic[notebook]'") from None
+    _require_notebook_extra()
+    import nbformat
+    from nbclient import NotebookClient
+
     notebook = nbformat.read(str(path), as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(Path(path).parent)}})
@@ -48,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     args = parser.parse_args(argv)
     output = args.output or Path("build") / Path(args.notebook).name
+    _require_notebook_extra()
     from nbclient.exceptions import CellExecutionError
 
     try:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 class InvokeResult:
     """What ``%%invoke`` and :func:`orqmagic.invoke` return.
 
+    ``trace_id``/``span_id`` come from orq's ``telemetry``: they link this answer
+    to its trace in orq, and feedback sent for it carries the trace id in its metadata.
     ``complete`` is False when the stream broke or was interrupted; ``text`` then
     holds everything that arrived, and ``error`` says why it stopped. ``cached``
     is True when the answer was replayed from the response cache; its timings
@@ -22,6 +24,8 @@ class InvokeResult:
     text: str
     deployment: str
     id: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
     model: str | None = None
     provider: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
@@ -59,6 +63,8 @@ class InvokeResult:
             text=acc.text,
             deployment=deployment,
             id=acc.id,
+            trace_id=acc.trace_id,
+            span_id=acc.span_id,
             model=acc.model,
             provider=acc.provider,
             usage=acc.usage or {},
@@ -102,6 +108,8 @@ class InvokeResult:
         meta = dict(metadata or {})
         if comment:
             meta["comment"] = comment
+        if self.trace_id:
+            meta.setdefault("trace_id", self.trace_id)
         extra = self.metrics_fields() if attach_metrics else {}
         return add_metrics(self._require_id(), score=score, metadata=meta or None, **extra)
 
@@ -110,7 +118,8 @@ class InvokeResult:
         from .outbox import add_metrics
 
         fields = self.metrics_fields()
-        receipt = add_metrics(self._require_id(), score=score, **fields)
+        metadata = {"trace_id": self.trace_id} if self.trace_id else None
+        receipt = add_metrics(self._require_id(), score=score, metadata=metadata, **fields)
         what = " and ".join(w for w, key in (("usage", "usage"), ("timings", "performance")) if key in fields)
         receipt.what = (what or "metrics") + (" with a score" if score is not None else "")
         return receipt

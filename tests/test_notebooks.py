@@ -41,7 +41,7 @@ def test_all_notebooks_are_committed_clean_and_without_secrets():
 def test_quickstart(sandbox_env, sandbox):
     notebook = execute("01-quickstart.ipynb")
     status = outputs_of(notebook, "%load_ext orqmagic")
-    assert "present" in status[0].data["text/plain"]
+    assert "key: set ($ORQ_API_KEY)" in status[0].data["text/plain"]
     answer = outputs_of(notebook, "%%invoke")
     assert len(answer) == 1 and "## Rotate Api Key" in answer[0].data["text/markdown"]
     printed = outputs_of(notebook, 'print("complete:"')[0].text

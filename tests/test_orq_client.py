@@ -84,7 +84,7 @@ def test_reasoning_tool_calls_and_retrievals(orq):
     assert reasoner.text and reasoner.reasoning not in reasoner.text
     agent = collect(orq.stream("weather-agent", messages=[{"role": "user", "content": "weather in Lisbon?"}]))
     assert agent.tool_calls[0]["function"]["name"] == "get_weather"
-    assert agent.tool_calls[0]["function"]["arguments"] == '{"city": "Weather", "unit": "celsius"}'
+    assert agent.tool_calls[0]["function"]["arguments"] == '{"city": "Lisbon", "unit": "celsius"}'
     assert agent.finish_reason == "tool_calls"
     rag = collect(orq.stream("rag-bot", messages=PROMPT, include_retrievals=True))
     assert rag.retrievals and rag.retrievals[0]["metadata"]["file_name"] == "security.md"

@@ -90,10 +90,11 @@ def test_ctrl_c_keeps_every_finished_row_and_resume_sends_the_rest(sandbox_env, 
         count["n"] += len(items)
         if count["n"] >= 3 and not count.get("pressed"):
             count["pressed"] = True
+            sandbox.set_faults("first_byte_ms=600000")  # streams started from now on hang until cancelled
             _thread.interrupt_main()  # as if Ctrl-C was pressed once three rows are recorded
 
     monkeypatch.setattr(Run, "record_many", record_then_interrupt)
-    sandbox.set_faults("latency_ms=50")  # so the batch is still running when the interrupt lands
+    sandbox.set_faults("latency_ms=50")
     first = orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="ctrl-c", progress=False)
     sandbox.set_faults(None)
     monkeypatch.setattr(Run, "record_many", original)
@@ -113,8 +114,19 @@ import pandas as pd
 import orqmagic
 from orqmagic import Sandbox
 
+from orqmagic.run_store import Run
+
 with Sandbox(token_rate=0) as sb:  # its own sandbox: nothing it sent can reach the parent's after the kill
     sb.set_faults("latency_ms=60")
+    record_many, recorded = Run.record_many, []
+
+    def record_then_stall(self, items):  # after 6 rows, streams hang: the child is still running when killed
+        record_many(self, items)
+        recorded.extend(items)
+        if len(recorded) >= 6:
+            sb.set_faults("first_byte_ms=600000")
+
+    Run.record_many = record_then_stall
     os.environ.update(ORQ_BASE_URL=sb.url, ORQ_API_KEY=sb.key)
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(ROWS)]})
     orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="killed", progress=False)

@@ -56,6 +56,8 @@ class StreamAccumulator:
         self._tools: dict[int, dict[str, Any]] = {}
         self.images: list[str] = []
         self.id: str | None = None
+        self.trace_id: str | None = None
+        self.span_id: str | None = None
         self.model: str | None = None
         self.provider: str | None = None
         self.created: str | None = None
@@ -85,6 +87,7 @@ class StreamAccumulator:
             self.model = chunk.get("model")
             self.provider = chunk.get("provider")
             self.created = chunk.get("created")
+            self._telemetry(chunk)
         final = chunk.get("is_final") is True
         added = ""
         choices = chunk.get("choices")
@@ -132,8 +135,17 @@ class StreamAccumulator:
             so_far = entry["function"]["arguments"]
             entry["function"]["arguments"] += _merge_final(so_far, arguments) if final else arguments
 
+    def _telemetry(self, chunk: dict[str, Any]) -> None:
+        """The trace and span ids orq puts on every chunk (read once: they are the same on all)."""
+        telemetry = chunk.get("telemetry")
+        if isinstance(telemetry, dict):
+            self.trace_id = telemetry.get("trace_id") or self.trace_id
+            self.span_id = telemetry.get("span_id") or self.span_id
+
     def _finish(self, chunk: dict[str, Any]) -> None:
         self.final = True
+        if self.trace_id is None:
+            self._telemetry(chunk)
         usage = normalise_usage(chunk.get("usage"))
         if usage:
             self.usage = usage

@@ -18,10 +18,30 @@ from . import cell as cells
 from .errors import CellError, CellInterrupted
 
 
+def strip_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment`` (IPython hands it to the magic).
+
+    A ``#`` starts a comment only outside quotes and at the start of a word, so
+    ``--mock "issue #4"`` and ``tag=a#b`` keep theirs.
+    """
+    if "#" not in line:
+        return line
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line
+
+
 def parse_line(magic: Any, line: str) -> Any:
-    """Parse a magic line the way a shell would: quotes group words and are removed."""
+    """Parse a magic line the way a shell would: quotes group words and are removed; a ``# comment`` is dropped."""
     try:
-        argv = shlex.split(line)
+        argv = shlex.split(strip_comment(line))
     except ValueError as exc:
         raise UsageError(f"cannot read the options: {exc}") from None
     args = magic.parser.parse_args(argv)
@@ -99,7 +119,7 @@ class OrqMagic(Magics):
 
             %invoke summarizer --inputs text=report -o summary
 
-            %%invoke support-bot --inputs customer=name tier=gold --chat
+            %%invoke support-bot --inputs customer=name tier=gold --chat --interpolate
             system:
             You are terse.
             user:
@@ -370,7 +390,7 @@ class OrqMagic(Magics):
 
         ``%orq sandbox``       point every service at the local sandbox (answers are simulated)
         ``%orq remote``        back to keys and the environment
-        ``%orq status``        where each service is configured, keys shown only as present/absent
+        ``%orq status``        where each service goes and where its key comes from (never the key)
         ``%orq login SERVICE`` enter a key for orq, baseten or galtea (hidden prompt)
         ``%orq deployments``   the orq deployments as a DataFrame
         ``%orq outbox``        feedback waiting to be sent
@@ -381,7 +401,7 @@ class OrqMagic(Magics):
         """
         from . import session
 
-        words = line.split()
+        words = strip_comment(line).split()
         command, rest = (words[0], words[1:]) if words else ("status", [])
         handler = getattr(session, f"cmd_{command}", None)
         if handler is None:

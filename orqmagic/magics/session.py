@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ class Status:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return "\n".join(f"{r['service']:<8} {r['where']:<32} key {r['key']:<8} {r['mode']}" for r in self.rows)
+        return "\n".join(f"{r['service']:<8} {r['where']:<32} {r['mode']:<20} key: {r['key']}" for r in self.rows)
 
 
 def cmd_sandbox() -> Notice:
@@ -53,24 +54,39 @@ def cmd_remote() -> Notice:
     return Notice("Services resolve from keys and the environment again (`%orq status` shows where).")
 
 
+def _key_state(name: str, sandboxed: bool) -> str:
+    """Where the key for ``name`` comes from, truthfully, and never the key itself."""
+    from .. import config
+
+    env = SERVICES[name].key_env
+    own = ("entered with %orq login" if name in config._session.keys
+           else f"${env}" if os.environ.get(env, "").strip() else None)
+    if sandboxed:
+        return "the sandbox's own key" + (f" (yours, {own}, is not used)" if own else "")
+    return f"set ({own})" if own else "absent"
+
+
 def cmd_status() -> Status:
+    """Where each service goes and which key it gets; says so when the sandbox's key stands in."""
     rows = []
     for name, service in SERVICES.items():
         config = resolve(name)
+        sandboxed = config.sandbox or sandbox_mode_active()
         rows.append({
             "service": service.title,
             "where": config.base_url,
-            "key": "present" if config.key else "absent",
-            "mode": "sandbox (simulated)" if config.sandbox else "remote",
+            "key": _key_state(name, sandboxed) if (config.key or sandboxed) else "absent",
+            "mode": "sandbox (simulated)" if sandboxed else "remote",
         })
-    if sandbox_mode_active():
-        rows = [dict(r, mode="sandbox (simulated)") for r in rows]
     return Status(rows)
 
 
-def cmd_login(service: str) -> Notice:
+def cmd_login(service: str, *typed: str) -> Notice:
     if service not in SERVICES:
         raise ValidationError(f"login takes one of {', '.join(SERVICES)}, got {service!r}")
+    if typed:  # never echo what was typed: it is probably the key
+        raise ValidationError("do not type a key on the magic line (the notebook and its history keep it): "
+                              f"run `%orq login {service}` and paste the key into the hidden prompt")
     key = getpass.getpass(f"{SERVICES[service].title} API key (hidden): ")
     if not key.strip():
         return Notice("No key entered; nothing changed.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shlex
+import socket
 import sys
 
 from .faults import Faults, FaultSpecError
@@ -34,10 +36,24 @@ def main(argv: list[str] | None = None) -> int:
 
     key = args.key or f"sbx_{secrets.token_urlsafe(12)}"
     state = SandboxState(key=key, faults=Faults.parse(spec), token_rate=args.token_rate)
-    url = f"http://{args.host}:{args.port}"
+    # Bind first, so --port 0 prints the port the system chose, not 0.
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        parser.error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    sock.listen(128)  # connections made as soon as the banner is printed wait in the backlog, not refused
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{port}"
+    exports = " ".join(f"{service}_BASE_URL={shlex.quote(url)} {service}_API_KEY={shlex.quote(key)}"
+                       for service in ("ORQ", "BASETEN", "GALTEA"))
     print(f"orqmagic sandbox on {url}  (accepts key: {key})", flush=True)
-    print(f"  export ORQ_BASE_URL={url} BASETEN_BASE_URL={url} GALTEA_BASE_URL={url}", flush=True)
-    uvicorn.run(build_app(state), host=args.host, port=args.port, log_level="warning", access_log=False)
+    print("Point a shell or a notebook server at it with:", flush=True)
+    print(f"  export {exports}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(build_app(state), log_level="warning", access_log=False))
+    server.run(sockets=[sock])
     return 0
 
 

@@ -7,6 +7,7 @@ windows meet cleanly.
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
 import zlib
@@ -49,18 +50,25 @@ METRICS: dict[str, tuple[str, str, list[dict[str, str]], float, str]] = {
 DEFAULT_METRICS = ["baseten_replicas_active", "baseten_inference_requests_total", "baseten_end_to_end_response_time_seconds"]
 
 MODELS: list[dict[str, Any]] = [
-    {"id": "llama-chat", "name": "llama-3-8b-chat", "production_deployment_id": "prod-v3",
-     "development_deployment_id": "dev-v4", "features": {"gpu", "llm"}},
-    {"id": "embedder", "name": "text-embedder", "production_deployment_id": "emb-v1",
-     "development_deployment_id": None, "features": {"async"}},
+    {"id": "llama-chat", "name": "llama-3-8b-chat", "created_at": "2026-01-12T10:00:00Z",
+     "production_deployment_id": "prod-v3", "development_deployment_id": "dev-v4", "instance_type_name": "1x L4",
+     "team_name": "Sandbox team", "features": {"gpu", "llm"}},
+    {"id": "embedder", "name": "text-embedder", "created_at": "2026-01-20T14:30:00Z",
+     "production_deployment_id": "emb-v1", "development_deployment_id": None, "instance_type_name": "1x4 CPU",
+     "team_name": "Sandbox team", "features": {"async"}},
 ]
+_AUTOSCALING = {"min_replica": 0, "max_replica": 4, "autoscaling_window": 60, "scale_down_delay": 900,
+                "concurrency_target": 8, "target_utilization_percentage": 70}
 DEPLOYMENTS: dict[str, list[dict[str, Any]]] = {
     "llama-chat": [
-        {"id": "prod-v3", "name": "v3", "status": "ACTIVE", "is_production": True, "is_development": False, "active_replica_count": 2},
-        {"id": "dev-v4", "name": "v4-dev", "status": "SCALED_TO_ZERO", "is_production": False, "is_development": True, "active_replica_count": 0},
+        {"id": "prod-v3", "name": "v3", "created_at": "2026-02-03T09:15:00Z", "status": "ACTIVE", "is_production": True,
+         "is_development": False, "active_replica_count": 2, "environment": "production"},
+        {"id": "dev-v4", "name": "v4-dev", "created_at": "2026-02-10T16:40:00Z", "status": "SCALED_TO_ZERO",
+         "is_production": False, "is_development": True, "active_replica_count": 0, "environment": None},
     ],
     "embedder": [
-        {"id": "emb-v1", "name": "v1", "status": "ACTIVE", "is_production": True, "is_development": False, "active_replica_count": 1},
+        {"id": "emb-v1", "name": "v1", "created_at": "2026-01-20T14:35:00Z", "status": "ACTIVE", "is_production": True,
+         "is_development": False, "active_replica_count": 1, "environment": "production"},
     ],
 }
 MAX_WINDOW_MS = 7 * 24 * 3600 * 1000
@@ -97,6 +105,11 @@ def series_value(deployment: str, metric: str, series: int, t_ms: int, step: int
     return round(level, 3) if base < 10 else round(level)
 
 
+def _did_you_mean(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f". Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
 def _applies(model: dict[str, Any], needs: str) -> bool:
     return not needs or needs in model["features"]
 
@@ -110,8 +123,12 @@ async def list_models(request: Request, state: SandboxState, faults: Faults) -> 
 async def list_deployments(request: Request, state: SandboxState, faults: Faults) -> Response:
     model_id = request.path_params["model_id"]
     if model_id not in DEPLOYMENTS:
-        return error_response("baseten", 404, f"Model {model_id} not found")
-    return JSONResponse({"deployments": [{**d, "model_id": model_id} for d in DEPLOYMENTS[model_id]]})
+        return error_response("baseten", 404, f"Model {model_id} not found{_did_you_mean(model_id, DEPLOYMENTS)}")
+    model = next(m for m in MODELS if m["id"] == model_id)
+    return JSONResponse({"deployments": [
+        {**d, "model_id": model_id, "instance_type_name": model["instance_type_name"],
+         "autoscaling_settings": _AUTOSCALING, "request_backpressure_settings": {"policy": None}}
+        for d in DEPLOYMENTS[model_id]]})
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -122,8 +139,11 @@ def _int_param(request: Request, name: str) -> int | None:
 async def metrics(request: Request, state: SandboxState, faults: Faults) -> Response:
     model_id, deployment_id = request.path_params["model_id"], request.path_params["deployment_id"]
     model = next((m for m in MODELS if m["id"] == model_id), None)
-    if model is None or deployment_id not in {d["id"] for d in DEPLOYMENTS[model_id]}:
-        return error_response("baseten", 404, f"Deployment {deployment_id} of model {model_id} not found")
+    if model is None:
+        return error_response("baseten", 404, f"Model {model_id} not found{_did_you_mean(model_id, DEPLOYMENTS)}")
+    if deployment_id not in {d["id"] for d in DEPLOYMENTS[model_id]}:
+        hint = _did_you_mean(deployment_id, [d["id"] for d in DEPLOYMENTS[model_id]])
+        return error_response("baseten", 404, f"Deployment {deployment_id} of model {model_id} not found{hint}")
     mode = request.query_params.get("mode", "CURRENT")
     if mode not in ("CURRENT", "SUMMARY", "SERIES"):
         return error_response("baseten", 400, f"mode must be CURRENT, SUMMARY or SERIES, not {mode!r}")

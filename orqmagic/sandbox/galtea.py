@@ -128,8 +128,14 @@ async def get_metric(request: Request, state: SandboxState, faults: Faults) -> R
     return JSONResponse(metric)
 
 
+async def minimum_sdk_version(request: Request, state: SandboxState, faults: Faults) -> Response:
+    """What the galtea SDK asks when it starts; the sandbox accepts every SDK version (and names no latest)."""
+    return JSONResponse({"minimumSdkVersionSupported": "0.0.0"})
+
+
 def routes() -> list[Route]:
     return [
+        Route("/minimum-sdk-version", endpoint("galtea", minimum_sdk_version), methods=["GET"]),
         Route("/metrics", endpoint("galtea", create), methods=["POST"]),
         Route("/metrics", endpoint("galtea", list_metrics), methods=["GET"]),
         Route("/metrics/{id}", endpoint("galtea", get_metric), methods=["GET"]),

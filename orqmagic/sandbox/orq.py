@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from .app import endpoint, error_response, read_json
 from .faults import Faults
+from .schema import Validator, describe
 from .state import SandboxState
 
 DEPLOYMENTS: dict[str, dict[str, str]] = {
@@ -42,22 +44,14 @@ def new_ulid() -> str:
 
 
 @cache
-def _validator(name: str) -> Any:
-    import jsonschema
-
+def _validator(name: str) -> Validator:
     schema = json.loads(resources.files(__package__).joinpath(f"schemas/{name}.json").read_text())
-    return jsonschema.Draft202012Validator(schema)
+    return Validator(schema)
 
 
 def schema_error(name: str, body: Any) -> str | None:
     """The clearest schema violation of ``body``, as one line, or ``None``."""
-    import jsonschema
-
-    error = jsonschema.exceptions.best_match(_validator(name).iter_errors(body))
-    if error is None:
-        return None
-    where = ".".join(str(p) for p in error.absolute_path) or "body"
-    return f"{where}: {error.message[:200]}"
+    return describe(_validator(name).error(body))
 
 
 # -- answers -----------------------------------------------------------------------
@@ -109,6 +103,25 @@ def _keywords(prompt: str, n: int = 3) -> list[str]:
     return words[:n] or ["your", "question"][:n]
 
 
+_CITY_AFTER = re.compile(r"\b(?:in|for|at|of)\s+([A-Z][\w'-]*(?:[ -](?:(?:de|da|do|del|la|le|upon)\s)?[A-Z][\w'-]*)*)")
+_CITY_LOWER = re.compile(r"\b(?:in|for|at|of)\s+([a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)\s*[?.!]*$")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z][\w'-]*")
+_NOT_CITIES = frozenset(["weather", "what", "how", "is", "the", "will", "tell", "forecast", "temperature", "today",
+                         "tomorrow", "please", "hi", "hello", "it", "does", "do", "can", "should", "whats"])
+
+
+def city_of(prompt: str) -> str:
+    """The city a weather question names: "Weather in Paris?" gives "Paris", "rain in new york" "New York"."""
+    match = _CITY_AFTER.search(prompt)
+    if match:
+        return match.group(1)
+    match = _CITY_LOWER.search(prompt)
+    if match:
+        return match.group(1).title()
+    names = [w for w in _CAPITALISED.findall(prompt) if w.lower() not in _NOT_CITIES]
+    return names[-1] if names else "Amsterdam"
+
+
 def compose(key: str, body: dict[str, Any]) -> Answer:
     prompt = prompt_of(body)
     options = body.get("invoke_options") or {}
@@ -120,7 +133,7 @@ def compose(key: str, body: dict[str, Any]) -> Answer:
     topic = " ".join(_keywords(prompt, 3))
     seed = zlib.crc32(f"{key}:{prompt}".encode())
     if key == "weather-agent":
-        city = (_keywords(prompt, 1) or ["amsterdam"])[0].capitalize()
+        city = city_of(prompt)
         answer.tool_calls = [{"id": f"call_{seed:08x}", "type": "function",
                               "function": {"name": "get_weather", "arguments": json.dumps({"city": city, "unit": "celsius"})}}]
         answer.finish_reason = "tool_calls"
@@ -179,6 +192,11 @@ def _base(response_id: str, key: str) -> dict[str, Any]:
             "provider": deployment["provider"]}
 
 
+def new_telemetry() -> dict[str, str]:
+    """``telemetry`` as orq sends it: the W3C trace id (32 hex) and span id (16 hex) of the call."""
+    return {"trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex()}
+
+
 def _pieces(answer: Answer) -> list[tuple[str, Any]]:
     """The streamed deltas, in order: reasoning, then text, then tool-call fragments."""
     pieces: list[tuple[str, Any]] = [("reasoning", t) for t in _TOKEN.findall(answer.reasoning)]
@@ -192,24 +210,24 @@ def _pieces(answer: Answer) -> list[tuple[str, Any]]:
     return pieces
 
 
-async def _answer_request(request: Request, state: SandboxState) -> tuple[str, Answer, str] | Response:
+async def _answer_request(request: Request, state: SandboxState) -> tuple[str, Answer, str, dict[str, str]] | Response:
     """Validate the body, compose the answer, and register its response id (for later metrics)."""
     body, bad = await _deployment_request(request)
     if bad:
         return bad
     key = body["key"]
     response_id = new_ulid()
-    state.transactions[response_id] = {"key": key, "created": time.time()}
-    return key, compose(key, body), response_id
+    telemetry = new_telemetry()
+    state.transactions[response_id] = {"key": key, "created": time.time(), "trace_id": telemetry["trace_id"]}
+    return key, compose(key, body), response_id, telemetry
 
 
 async def stream(request: Request, state: SandboxState, faults: Faults) -> Response:
     started = await _answer_request(request, state)
     if isinstance(started, Response):
         return started
-    key, answer, response_id = started
+    key, answer, response_id, telemetry = started
     base = _base(response_id, key)
-    telemetry = {"trace_id": f"{zlib.crc32(response_id.encode()):032x}", "span_id": f"{zlib.crc32(key.encode()):016x}"}
     rate = faults.token_rate if faults.token_rate is not None else state.token_rate
     # Every content chunk differs only in its delta: build the JSON around it once.
     head = json.dumps({**base, "is_final": False, "telemetry": telemetry})[:-1]
@@ -273,7 +291,7 @@ async def invoke(request: Request, state: SandboxState, faults: Faults) -> Respo
     started = await _answer_request(request, state)
     if isinstance(started, Response):
         return started
-    key, answer, response_id = started
+    key, answer, response_id, telemetry = started
     if answer.tool_calls:
         message: dict[str, Any] = {"type": "tool_calls", "role": "assistant", "content": None,
                                    "tool_calls": [{**c, "index": i} for i, c in enumerate(answer.tool_calls)]}
@@ -282,7 +300,7 @@ async def invoke(request: Request, state: SandboxState, faults: Faults) -> Respo
         if answer.reasoning:
             message["reasoning"] = answer.reasoning
     completion = answer.completion_tokens
-    result = {**_base(response_id, key), "is_final": True, "finalized": _now_iso(),
+    result = {**_base(response_id, key), "is_final": True, "telemetry": telemetry, "finalized": _now_iso(),
               "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
               "provider_response": None,
               "usage": {"input_tokens": answer.prompt_tokens, "output_tokens": completion,
@@ -300,7 +318,9 @@ async def _deployment_request(request: Request) -> tuple[dict[str, Any], Respons
     if problem:
         return body, error_response("orq", 400, f"Invalid request: {problem}")
     if body["key"] not in DEPLOYMENTS:
-        return body, error_response("orq", 404, f"Deployment with key '{body['key']}' not found")
+        close = difflib.get_close_matches(body["key"], DEPLOYMENTS, n=3, cutoff=0.6)
+        hint = f". Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return body, error_response("orq", 404, f"Deployment with key '{body['key']}' not found{hint}")
     return body, None
 
 
@@ -325,14 +345,33 @@ async def list_deployments(request: Request, state: SandboxState, faults: Faults
         return error_response("orq", 400, "limit must be a number")
     if not 1 <= limit <= 50:
         return error_response("orq", 400, "limit must be from 1 to 50")
-    items = [{"id": f"dep_{zlib.crc32(k.encode()):08x}", "key": k, "description": d["description"],
-              "created": _CREATED, "updated": _CREATED, "model": {"provider": d["provider"], "model": d["model"]}}
-             for k, d in DEPLOYMENTS.items()]
+    items = [_deployment_item(k, d) for k, d in DEPLOYMENTS.items()]
     after = request.query_params.get("starting_after")
     if after:
         ids = [i["id"] for i in items]
         items = items[ids.index(after) + 1:] if after in ids else []
     return JSONResponse({"object": "list", "data": items[:limit], "has_more": len(items) > limit})
+
+
+_WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+                   "required": ["city"]}}}
+
+
+def _deployment_item(key: str, deployment: dict[str, str]) -> dict[str, Any]:
+    """One deployment as the list endpoint shows it, with the prompt config the official SDK requires."""
+    return {
+        "id": f"dep_{zlib.crc32(key.encode()):08x}", "key": key, "description": deployment["description"],
+        "created": _CREATED, "updated": _CREATED, "version": "v1",
+        "model": {"provider": deployment["provider"], "model": deployment["model"]},
+        "prompt_config": {
+            "tools": [_WEATHER_TOOL] if key == "weather-agent" else [],
+            "model": deployment["model"], "model_type": "chat", "provider": deployment["provider"],
+            "model_parameters": {"temperature": 0.2, "maxTokens": 1024},
+            "messages": [{"role": "system", "content": f"{deployment['description']} (orqmagic sandbox)."}],
+        },
+    }
 
 
 def routes() -> list[Route]:
