@@ -87,7 +87,7 @@ def start_server(root: Path, sandbox, *, app: str = "lab", theme: str = "light",
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "ORQ", "BASETEN", "GALTEA"))}
     env.update(HOME=str(root), JUPYTER_CONFIG_DIR=str(config), JUPYTER_DATA_DIR=str(root / "data"),
                JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(config / "lab" / "user-settings"),
-               ORQMAGIC_OUTBOX=str(root / "outbox.jsonl"))
+               ORQMAGIC_HOME=str(root / "orqmagic"))  # never the user's real store
     for service in ("ORQ", "BASETEN", "GALTEA"):
         env[f"{service}_BASE_URL"], env[f"{service}_API_KEY"] = sandbox.url, sandbox.key
     module = "jupyterlab" if app == "lab" else "notebook"

@@ -95,6 +95,19 @@ def test_changing_controls_and_clicking_refresh_redraws(panel):
     assert len(panel.figure.axes) == 1 and bytes(panel.plot.value) != bytes(old_png)
 
 
+def test_refreshing_the_same_metrics_redraws_the_same_figure_with_the_new_window(panel):
+    figure, old_png = panel.figure, bytes(panel.plot.value)
+    panel.window.value = "7d"  # the same panels, another window
+    assert panel.wait()
+    assert panel.figure is figure and panel.df.attrs["step_seconds"] == 3600
+    low, high = panel.figure.axes[0].get_xlim()
+    assert 7 <= high - low < 8  # days: the reused axes show the new window
+    assert bytes(panel.plot.value).startswith(PNG) and bytes(panel.plot.value) != old_png
+    panel.metrics.value = ("baseten_gpu_utilization",)
+    assert panel.wait()
+    assert panel.figure is not figure and len(panel.figure.axes) == 1
+
+
 def test_model_change_reloads_deployments(panel):
     panel.model.value = "embedder"
     assert [v for _, v in panel.deployment.options] == ["emb-v1"]

@@ -195,6 +195,15 @@ def test_unusable_store_still_sends_and_says_what_to_do(sandbox, answer_id, tmp_
     assert "not recorded" in receipt.note and "ORQMAGIC_HOME" in receipt.note and "\n" not in receipt.note
 
 
+def test_feedback_panel_says_when_a_sent_score_was_not_recorded(sandbox, answer_id, tmp_path, monkeypatch):
+    broken_store("garbage file", tmp_path, monkeypatch)
+    panel = orqmagic.FeedbackPanel(answer_id)
+    panel.score.value = 64
+    receipt = panel.send()
+    assert receipt.status == "sent" and deliveries(sandbox, answer_id)[receipt.submission_id] == 1
+    assert "sent (score 64), but" in panel.status.value and "not recorded" in panel.status.value
+
+
 @pytest.mark.parametrize("kind", ["garbage file", "directory", "unwritable place"])
 def test_unusable_store_and_failed_send_give_one_line(sandbox, answer_id, tmp_path, monkeypatch, kind):
     broken_store(kind, tmp_path, monkeypatch)

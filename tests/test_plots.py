@@ -10,6 +10,7 @@ import orqmagic
 from orqmagic.clients.baseten import KNOWN_METRICS
 from orqmagic.frames import build_frame, figure_png
 from orqmagic.frames.plot import MAX_HEIGHT, counter_rate, isolated
+from orqmagic.frames.png import figure_image
 
 REQS = "baseten_inference_requests_total"
 
@@ -109,3 +110,34 @@ def test_plot_batch_is_readable(sandbox_env):
     assert len({q.get_color() for q in quantiles}) == 3 and len({q.get_linestyle() for q in quantiles}) == 3
     ticks = left.get_yticks()
     assert np.allclose(ticks, np.round(ticks))  # whole rows
+
+
+def panel_state(fig):
+    """What a reader sees of each panel: title, unit, limits, lines' data, stacked bands."""
+    state = []
+    for ax in fig.axes:
+        lines = [(line.get_label(), np.asarray(line.get_xdata(), dtype="datetime64[ns]").tolist(),
+                  [None if np.isnan(v) else round(v, 9) for v in np.asarray(line.get_ydata(), dtype=float)])
+                 for line in ax.get_lines()]
+        state.append((ax.get_title(loc="left"), ax.get_ylabel(), np.round(ax.get_xlim(), 9).tolist(),
+                      np.round(ax.get_ylim(), 9).tolist(), len(ax.collections), lines,
+                      [t.get_text() for t in ax.get_xticklabels()]))
+    return state
+
+
+def test_a_refresh_of_the_same_metrics_updates_the_figure_in_place(baseten):
+    metrics = [REQS, "baseten_end_to_end_response_time_seconds", "baseten_gpu_utilization", "baseten_async_queue_size"]
+    day, week = fetch(baseten, metrics, start="24h"), fetch(baseten, metrics, start="7d")
+    fig = orqmagic.plot_metrics(day, metrics)
+    reused = orqmagic.plot_metrics(week, metrics, reuse=fig)
+    assert reused is fig  # same panels: new data in the same axes, no new figure
+    fresh = orqmagic.plot_metrics(week, metrics)
+    assert panel_state(reused) == panel_state(fresh)  # exactly what a new figure of that data shows
+    assert fig._suptitle.get_text() == fresh._suptitle.get_text() and "7 days" in fig._suptitle.get_text()
+    assert fig.axes[0].get_ylim()[0] == 0  # stacked bands still start at zero
+    full = io.BytesIO()
+    fresh.savefig(full, format="png", dpi=80, transparent=True)  # a plain, complete draw
+    # the reused figure redraws only what changes over a cached picture of the rest: the same pixels
+    assert np.array_equal(np.asarray(figure_image(reused)), np.asarray(Image.open(full).convert("RGBA")))
+    other = orqmagic.plot_metrics(week, metrics[:2], reuse=fig)
+    assert other is not fig and len(other.axes) == 2  # other panels: a new figure

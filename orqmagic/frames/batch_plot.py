@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..render.numbers import human
 from ..render.theme import GREY, plot_rc
-from .plot import _ensure_figure_display
+from .png import ensure_figure_display as _ensure_figure_display
 
 if TYPE_CHECKING:
     import pandas as pd

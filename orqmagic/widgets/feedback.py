@@ -82,7 +82,10 @@ class FeedbackPanel(w.VBox):
             self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
             return None
         self._submitted = fields
-        if self.receipt.status == "sent":
+        note = getattr(self.receipt, "note", None)  # "sent, but not recorded": the local store could not be used
+        if self.receipt.status == "sent" and note:
+            self.status.value = status_html("warn", f"✅ sent (score {fields['score']}), but {note}")
+        elif self.receipt.status == "sent":
             self.status.value = status_html("ok", f"✅ sent (score {fields['score']})")
         else:
             self.status.value = status_html("warn", "⏳ kept in the outbox, will retry (%orq flush): "

@@ -259,7 +259,8 @@ class MetricsPanel(SavedSnapshot, w.VBox):
                 self._again = False
 
     def _fetch_once(self) -> None:
-        from ..frames import fetch_metrics, figure_png, plot_metrics
+        from ..frames import fetch_metrics, plot_metrics
+        from ..frames.png import figure_image, image_png
 
         query = self.query()
         if not query["model_id"] or not query["deployment_id"]:
@@ -280,8 +281,10 @@ class MetricsPanel(SavedSnapshot, w.VBox):
 
         try:
             frame = fetch_metrics(**query, baseten=self._client(), on_progress=progress)
-            figure = plot_metrics(frame, query["metrics"])  # asked-for metrics without data say so
-            png = figure_png(figure)
+            # asked-for metrics without data say so; the same panels as last time are updated in place
+            figure = plot_metrics(frame, query["metrics"], reuse=self.figure)
+            image = figure_image(figure)
+            png = image_png(image)
         except (OrqMagicError, ValueError) as exc:
             self._show_error(exc)
             return
@@ -290,15 +293,15 @@ class MetricsPanel(SavedSnapshot, w.VBox):
             self.progress.layout.visibility = "hidden"
         seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
         self.df, self.figure, self.error, self.updated, self.stale = frame, figure, None, started, False
-        self.plot.value = png
         self.plot.remove_class("orqmagic-stale")
         self.plot.layout.display = None
+        self.plot.value = png  # the new plot is on screen from here; the rest is the numbers and the snapshot
         self.table.value = frame.head(12).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
         self.download.value = ""  # the CSV is built on request (Download CSV), not on every refresh
         self.status.value = (f"{frame['metric'].nunique()} metrics · {frame['time'].nunique()} steps · "
                              f"{len(frame):,} rows · {seconds:.1f} s")
         self.stamp.value = f"<small>updated {started:%H:%M:%S} UTC</small>"
-        self.snapshot = snapshot_png(png)
+        self.snapshot = snapshot_png(image)
         self._publish()
 
     def _mark_stale(self, message: str, kind: str | None = None) -> None:

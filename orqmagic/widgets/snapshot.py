@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 SNAPSHOT_WIDTH = 480  # pixels of the saved-notebook snapshot
 
 
-def snapshot_png(png: bytes, width: int = SNAPSHOT_WIDTH) -> bytes:
-    """A small palette PNG of the plot for the saved notebook: readable, a few tens of KB."""
+def snapshot_png(png: bytes | PILImage, width: int = SNAPSHOT_WIDTH) -> bytes:
+    """A small palette PNG of the plot (PNG bytes, or the RGBA image they were made from, which spares a
+    decode) for the saved notebook: readable, a few tens of KB."""
     from PIL import Image
 
-    image = Image.open(io.BytesIO(png))
+    image = Image.open(io.BytesIO(png)) if isinstance(png, bytes | bytearray) else png
     if image.width > width:
         image = image.convert("RGBA").resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
-        image = image.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
+    if image.mode != "P":
+        image = image.convert("RGBA").quantize(colors=64, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()
     image.save(out, format="png", optimize=True)
     return out.getvalue()
