@@ -30,7 +30,7 @@ from pathlib import Path
 from .errors import OrqMagicError
 
 FILENAME = "orqmagic.sqlite3"
-BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_S = 30.0  # two notebooks and a flush queue on the write lock; a wait this long means trouble
 
 
 class StoreError(OrqMagicError):

@@ -25,19 +25,24 @@ from orqmagic.store import StoreError
 ROOT = Path(__file__).resolve().parents[1]
 
 WORKER = r"""
-import sys, threading
+import sys, threading, traceback
 from orqmagic.outbox import Outbox, default_outbox
 
 transaction_id, per_thread = sys.argv[1], int(sys.argv[2])
 lines, lock = [], threading.Lock()
 
+failures = []
+
 def work(n):
-    box = default_outbox() if n == 0 else Outbox()  # the shared outbox and separate Outbox objects, one store
-    for i in range(per_thread):
-        receipt = box.submit(transaction_id, score=i % 101)
-        with lock:
-            lines.append(f"{receipt.submission_id} {receipt.status}")
-    box.flush()  # flushers race each other and the background retries
+    try:
+        box = default_outbox() if n == 0 else Outbox()  # the shared outbox and separate Outbox objects, one store
+        for i in range(per_thread):
+            receipt = box.submit(transaction_id, score=i % 101)
+            with lock:
+                lines.append(f"{receipt.submission_id} {receipt.status}")
+        box.flush()  # flushers race each other and the background retries
+    except BaseException:
+        failures.append(traceback.format_exc())  # a dead thread must fail the test with its reason, not vanish
 
 threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
 for t in threads:
@@ -45,6 +50,8 @@ for t in threads:
 for t in threads:
     t.join()
 print("\n".join(lines))
+if failures:
+    sys.exit("\n".join(failures))
 """
 
 
@@ -73,10 +80,13 @@ def test_two_processes_three_threads_each_deliver_every_submission_exactly_once(
     submitted = [line.split()[0] for out, _ in outputs for line in out.splitlines()]
     assert len(submitted) == len(set(submitted)) == 2 * 3 * per_thread
     sandbox.set_faults(None)
-    flush = subprocess.run([sys.executable, "-c", "from orqmagic.outbox import Outbox\nr = Outbox().flush()\n"
-                            "print(len(r.sent), len(r.pending), len(r.rejected))"],
+    # The third process flushes; a send that fails transiently (a timeout on a starved machine) stays pending and
+    # is flushed again, as `%orq flush` would be: what counts is that every submission arrives exactly once.
+    flush = subprocess.run([sys.executable, "-c", "from orqmagic.outbox import Outbox\nfor _ in range(5):\n"
+                            "    r = Outbox().flush()\n    if not r.pending:\n        break\n"
+                            "print(len(r.pending), len(r.rejected), r.last_error)"],
                            env=child_env(sandbox, home), capture_output=True, text=True, timeout=600, check=True)
-    assert flush.stdout.split()[1:] == ["0", "0"]
+    assert flush.stdout.split()[:2] == ["0", "0"], flush.stdout
     counts = deliveries(sandbox, answer_id)
     lost = [s for s in submitted if counts[s] == 0]
     duplicated = [s for s in submitted if counts[s] > 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .core import OrqMagic
@@ -10,6 +11,13 @@ from .core import OrqMagic
 def load(ipython: Any) -> None:
     magics = OrqMagic(shell=ipython)
     ipython.register_magics(magics)
+    # The client stack (httpx, stamina, the store) is imported in the background, so %load_ext returns at once
+    # and the first %%invoke finds it ready; a cell run before it is done just waits on Python's import lock.
+    threading.Thread(target=_warm_up, name="orqmagic-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    from .. import api  # noqa: F401
 
 
 def unload(ipython: Any) -> None:

@@ -9,7 +9,6 @@ from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, 
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
-from .. import api
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
 from . import cell as cells
 from . import services
@@ -106,6 +105,8 @@ class OrqMagic(Magics):
             request = cells.request_fields(args, cell, self.shell.user_ns, interpolate_default=self.interpolate)
         except (cells.CellSyntaxError, ValidationError) as exc:
             raise UsageError(str(exc)) from None
+        from .. import api  # here, not at module level: %load_ext stays free of httpx and the client stack
+
         before = api.last_result()
         try:
             result = api.invoke(

@@ -10,7 +10,6 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .. import api
 from ..errors import ValidationError
 from . import cell as cells
 
@@ -54,6 +53,8 @@ def define_metric(cell: str, *, toml: bool, dry_run: bool) -> dict | None:
     display({"text/markdown": f"**{heading}**\n\n```json\n{preview}\n```", "text/plain": f"{heading}\n{preview}"}, raw=True)
     if dry_run:
         return None
+    from .. import api
+
     created = api.create_metric(name, **definition)
     done = f"created {created['id']} in family {created.get('metricGroupId')}"
     display({"text/markdown": f"✅ {done}", "text/plain": done}, raw=True)
