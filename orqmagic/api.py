@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .clients.accumulator import StreamAccumulator
-from .clients.orq import build_messages, deployment_body
+from .clients.orq import build_messages, deployment_body, deployment_hint
 from .clients.retry import retry_listener
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
@@ -101,19 +101,16 @@ def invoke(
 
 def _suggest_deployment(exc: NotFoundError, orq: OrqClient, key: str) -> NotFoundError:
     """A 404 with the closest deployment keys, when the server did not suggest any itself."""
-    import difflib
-
     if "did you mean" in exc.server_message.lower():
-        return exc
+        return exc  # the server suggested already: no need to list the deployments
     try:
         keys = [d["key"] for d in orq.list_deployments() if isinstance(d.get("key"), str)]
     except (OrqMagicError, KeyError, AttributeError):
         return exc
-    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
-    if not close:
+    hint = deployment_hint(key, exc.server_message, keys)
+    if not hint:
         return exc
-    hint = " or ".join(repr(c) for c in close)
-    return NotFoundError(f"{exc.server_message.rstrip('.')}. Did you mean {hint}?", service=exc.service,
+    return NotFoundError(f"{exc.server_message.rstrip('.')}.{hint}", service=exc.service,
                          status_code=exc.status_code, body=exc.body)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .aio import run_in_worker
-from .clients.orq import deployment_body, metrics_body
+from .clients.orq import deployment_body, deployment_hint, metrics_body
 from .errors import NotFoundError, OrqMagicError, ValidationError
 from .render.diff import TextDiff
 from .result import InvokeResult
@@ -73,7 +73,7 @@ class _Run:
             error = " ".join(str(exc).split())
             if isinstance(exc, NotFoundError):
                 column.not_found = True
-                error += await self._hint(client, column.deployment)
+                error += await self._hint(client, column.deployment, exc.server_message)
         except asyncio.CancelledError:
             interrupted = True
         column.result = InvokeResult.from_accumulator(
@@ -110,8 +110,10 @@ class _Run:
             await chunks.aclose()  # closes the HTTP response at once, also on Ctrl-C
         return first
 
-    async def _hint(self, client: AsyncOrqClient, deployment: str) -> str:
+    async def _hint(self, client: AsyncOrqClient, deployment: str, server_message: str) -> str:
         """For a 404: the closest existing deployment key, or the keys there are (listed once per run)."""
+        if "did you mean" in server_message.lower():
+            return ""  # the server suggested already
         async with self._known_lock:
             if self._known is None:
                 try:
@@ -120,7 +122,7 @@ class _Run:
                     self._known = []
         if not self._known:
             return ""
-        return did_you_mean(deployment, self._known) or f" (deployments: {', '.join(self._known[:8])})"
+        return deployment_hint(deployment, server_message, self._known) or f" (deployments: {', '.join(self._known[:8])})"
 
 
 @dataclass

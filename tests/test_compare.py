@@ -96,7 +96,8 @@ def test_unknown_key_fails_its_column_only_with_a_did_you_mean(ip, sandbox):
     comparison = ip.user_ns["cmp"]
     assert comparison["support-bot"].complete
     error = comparison["suport-bot"].error
-    assert "404" in error and "did you mean 'support-bot'?" in error
+    assert "404" in error and "did you mean 'support-bot'?" in error.lower()
+    assert error.lower().count("did you mean") == 1
 
 
 def test_every_column_failing_fails_the_cell_in_one_line(ip, sandbox):

@@ -84,6 +84,15 @@ def test_client_suggests_keys_when_the_server_does_not():
         orqmagic.invoke("sumarizer", "hi", display=False, orq=client)
 
 
+
+def test_deployment_hint_suggests_once_and_only_what_the_server_did_not():
+    from orqmagic.clients.orq import deployment_hint
+
+    keys = ["support-bot", "summarizer", "code-helper"]
+    assert deployment_hint("sumarizer", "Deployment not found", keys) == " Did you mean 'summarizer'?"
+    assert deployment_hint("sumarizer", "Not found. Did you mean 'summarizer'?", keys) == ""  # the server said it
+    assert deployment_hint("weather", "Deployment not found", keys) == ""  # nothing close
+
 def test_weather_agent_reads_the_city(orq):
     for prompt, city in [("Weather in Paris?", "Paris"), ("Is it raining in new york", "New York"),
                          ("How hot is it in Rio de Janeiro?", "Rio de Janeiro")]:

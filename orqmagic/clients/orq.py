@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -118,6 +119,17 @@ def deployment_body(
     if options:
         body["invoke_options"] = options
     return {name: json_ready(value, name) for name, value in body.items()}
+
+
+def deployment_hint(key: str, server_message: str, keys: list[str]) -> str:
+    """What to add to a 404 for deployment ``key``: " Did you mean 'x'?", or "" when the server said so already.
+
+    The sandbox (and perhaps orq) suggests in its own message; repeating it would print the hint twice.
+    """
+    if "did you mean" in server_message.lower():
+        return ""
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def metrics_body(
