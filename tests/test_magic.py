@@ -53,8 +53,9 @@ def test_inputs_from_a_dict_variable_without_a_cell(ip):
 def test_chat_cell_sends_turns(ip, sandbox):
     cell = "system:\nYou are terse.\nuser:\nFirst question\nassistant:\nFirst answer\nuser:\nWhat about billing?"
     ip.run_cell_magic("invoke", "support-bot --chat -o r", cell)
-    expected = sandbox_answer(sandbox, messages=[{"role": "user", "content": "What about billing?"}])
-    assert ip.user_ns["r"].text == expected
+    expected = sandbox_answer(sandbox, messages=[{"role": "system", "content": "You are terse."},
+                                                 {"role": "user", "content": "What about billing?"}])
+    assert ip.user_ns["r"].text == expected and "## Billing\n\nUsage is billed per token" in expected  # terse
 
 
 def test_interpolation_is_opt_in_and_leaves_braces(ip):

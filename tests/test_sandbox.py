@@ -12,6 +12,7 @@ import pytest
 from orqmagic import Sandbox
 from orqmagic.clients import OrqClient
 from orqmagic.sandbox import Faults, FaultSpecError, fetch_received
+from orqmagic.sandbox.orq import DEPLOYMENTS
 
 
 def free_port() -> int:
@@ -90,7 +91,7 @@ def test_global_faults_with_match_and_every(sandbox):
         except Exception:
             statuses.append(503)
     assert statuses == [200, 200, 503, 200, 200, 503]
-    assert len(client.list_deployments()) == 6  # another path: unaffected
+    assert len(client.list_deployments()) == len(DEPLOYMENTS)  # another path: unaffected
 
 
 def test_faults_control_endpoint(sandbox):

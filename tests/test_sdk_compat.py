@@ -17,7 +17,7 @@ import pytest
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 ASK = [{"role": "user", "content": "Weather in Paris?"}]
-DEPLOYMENTS = ["support-bot", "summarizer", "code-helper", "reasoner", "weather-agent", "rag-bot"]
+DEPLOYMENTS = ["support-bot", "summarizer", "code-helper", "reasoner", "weather-agent", "rag-bot", "judge-bot"]
 
 
 def _sdk(module: str):

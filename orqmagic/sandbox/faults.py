@@ -13,6 +13,9 @@ A spec is comma-separated ``name=value`` pairs, e.g. ``status=429,retry_after=0.
     every=3             ... or for every 3rd matching request
     retry_after=1.5     with Retry-After (seconds) and retry-after-ms headers
     match=/v2/          only requests whose path starts with this are affected
+    judge_bias=0.8      judge-bot says "the first answer wins" with this probability (seeded per prompt)
+    judge_malformed=0.3 judge-bot answers something unparseable with this probability (seeded per prompt)
+    judge_seed=7        the seed of those draws (default 0); see :mod:`.judge`
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class Faults:
     every: int | None = None
     retry_after: float | None = None
     match: str = ""
+    judge_bias: float | None = None
+    judge_malformed: float | None = None
+    judge_seed: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse values that cannot mean anything (status=99, every=0, retry_after=inf, ...)."""
@@ -88,6 +94,7 @@ _LIMITS = (
     ("latency_ms", 0, 600_000), ("first_byte_ms", 0, 600_000), ("token_rate", 0, 1_000_000),
     ("drop_after", 0, 10_000_000), ("malformed_at", 1, 10_000_000), ("status", 400, 599),
     ("times", 1, 10_000_000), ("every", 1, 10_000_000), ("retry_after", 0, 3600),
+    ("judge_bias", 0, 1), ("judge_malformed", 0, 1), ("judge_seed", 0, 2**63),
 )
 
 

@@ -30,6 +30,7 @@ DEPLOYMENTS: dict[str, dict[str, str]] = {
     "reasoner": {"provider": "deepseek", "model": "deepseek-reasoner", "description": "Shows its reasoning"},
     "weather-agent": {"provider": "openai", "model": "gpt-4o", "description": "Calls a get_weather tool"},
     "rag-bot": {"provider": "cohere", "model": "command-r", "description": "Cites retrieved documents"},
+    "judge-bot": {"provider": "openai", "model": "gpt-4o", "description": "Scores answers (see orqmagic.sandbox.judge)"},
 }
 _CREATED = "2026-01-15T09:00:00Z"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -83,7 +84,8 @@ def _pieces(answer: Answer) -> list[tuple[str, Any]]:
     return pieces
 
 
-async def _answer_request(request: Request, state: SandboxState) -> tuple[str, Answer, str, dict[str, str]] | Response:
+async def _answer_request(request: Request, state: SandboxState,
+                          faults: Faults) -> tuple[str, Answer, str, dict[str, str]] | Response:
     """Validate the body, compose the answer, and register its response id (for later metrics)."""
     body, bad = await _deployment_request(request)
     if bad:
@@ -92,11 +94,11 @@ async def _answer_request(request: Request, state: SandboxState) -> tuple[str, A
     response_id = new_ulid()
     telemetry = new_telemetry()
     state.transactions[response_id] = {"key": key, "created": time.time(), "trace_id": telemetry["trace_id"]}
-    return key, compose(key, body), response_id, telemetry
+    return key, compose(key, body, faults), response_id, telemetry
 
 
 async def stream(request: Request, state: SandboxState, faults: Faults) -> Response:
-    started = await _answer_request(request, state)
+    started = await _answer_request(request, state, faults)
     if isinstance(started, Response):
         return started
     key, answer, response_id, telemetry = started
@@ -161,7 +163,7 @@ def _final_chunk(base: dict[str, Any], telemetry: dict[str, str], answer: Answer
 
 
 async def invoke(request: Request, state: SandboxState, faults: Faults) -> Response:
-    started = await _answer_request(request, state)
+    started = await _answer_request(request, state, faults)
     if isinstance(started, Response):
         return started
     key, answer, response_id, telemetry = started
