@@ -141,3 +141,7 @@ def error_for_status(
     if status_code in (400, 409, 422):
         return BadRequestError(message, **kwargs)
     return APIError(message, **kwargs)
+
+
+class JudgeAnswerError(OrqMagicError):
+    """A judge deployment's answer that states no usable score or verdict (it becomes that row's ``judge_error``)."""

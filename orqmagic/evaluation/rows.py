@@ -90,7 +90,7 @@ class RowSender:
             "latency_ms": None if latency is None else round(latency, 1),  # 0.1 ms: what a person reads
             "ttft_ms": None if ttft is None else round(ttft, 1),
             "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens"),
-            "finish_reason": acc.finish_reason, "error": error,
+            "finish_reason": acc.finish_reason, "error": error, "trace_id": acc.trace_id,
         }
         if cached is not None:
             result["cached"] = cached.hit is not None

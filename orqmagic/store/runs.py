@@ -26,8 +26,9 @@ from .database import Store, default_store
 if TYPE_CHECKING:
     import pandas as pd
 
+# trace_id links a row to its trace in orq (and a judged row to the judge's call).
 RESULT_COLUMNS = ["text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
-                  "finish_reason", "error"]
+                  "finish_reason", "error", "trace_id"]
 
 
 def fingerprint(prompt: str | None, requests: Sequence[dict[str, Any]]) -> str:
