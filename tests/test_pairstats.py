@@ -13,6 +13,7 @@ from scipy import stats
 from orqmagic.evaluation.pairstats import (
     betainc,
     cases_for_rate,
+    decided_needed,
     exact_interval,
     paired_bootstrap,
     sentence,
@@ -85,12 +86,18 @@ def test_not_settled_says_how_many_more_cases_would_likely_settle_it():
     winners = ["B"] * 11 + ["A"] * 9 + ["tie"] * 5
     summary = summarize_pairs(winners, inconsistent=5)
     assert not summary["settled"] and summary["p_value"] > 0.05
-    # 80% power at 5%: ((1.96 * 0.5 + 0.8416 * sqrt(.55 * .45)) / .05)**2 decided cases, over the 20/25 decided
-    expected = math.ceil(((1.959964 * 0.5 + 0.841621 * math.sqrt(0.55 * 0.45)) / 0.05) ** 2 / 0.8)
+    # the exact sign test at 5% finds a true 55% rate with 80% power from this many decided cases (scipy checks it)
+    decided = decided_needed(0.55)
+    critical = next(k for k in range(decided // 2, decided + 1) if stats.binomtest(k, decided).pvalue < 0.05)
+    assert stats.binom.sf(critical - 1, decided, 0.55) >= 0.8
+    critical = next(k for k in range(decided // 2, decided) if stats.binomtest(k, decided - 1).pvalue < 0.05)
+    assert stats.binom.sf(critical - 1, decided - 1, 0.55) < 0.8
+    expected = math.ceil(decided / 0.8)  # 20 of the 25 cases were decided: ties decide nothing
     assert summary["cases_needed"] == expected == cases_for_rate(0.55, 0.8)
     text = sentence(summary, "terse", "thorough")
     assert text.startswith("Not settled: thorough wins 55% of decided cases (95% CI 32–77%), p = 0.82")
-    assert f"about {math.ceil((expected - 25) / 10) * 10:,} more cases would likely settle it" in text
+    more = expected - 25
+    assert f"about {math.ceil(more / 10 ** (len(str(more)) - 2)) * 10 ** (len(str(more)) - 2):,} more cases" in text
     assert text.endswith("20% of pairs flipped with order.")
 
 
@@ -111,3 +118,11 @@ def test_score_difference_is_reported_with_its_interval():
     assert "Mean score B − A: +0.20 (95% CI +0.18 to +0.22) over 50 cases." in sentence(summary)
     unsure = summarize_pairs(FIXED, differences=[0.3, -0.2, 0.1, -0.1])
     assert "not settled; about" in sentence(unsure)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rate=st.floats(0.03, 0.97).filter(lambda r: abs(r - 0.5) > 0.04))
+def test_cases_needed_has_the_stated_power_by_scipy(rate):
+    n = decided_needed(rate)
+    critical = next(k for k in range(n // 2, n + 1) if stats.binomtest(k, n).pvalue < 0.05)
+    assert stats.binom.sf(critical - 1, n, max(rate, 1 - rate)) >= 0.8 - 1e-9

@@ -42,6 +42,7 @@ class Comparison:
     results: dict[str, InvokeResult]
     interrupted: bool = False
     wall_ms: float | None = None
+    prompt: str | None = None  # the shared prompt, which a judge is shown as the input
 
     @property
     def labels(self) -> list[str]:
@@ -106,6 +107,19 @@ class Comparison:
             metadata = {"comparison": self.labels, "column": name, "preferred": label}
             receipts[name] = result.feedback(high if name == label else low, comment=comment, metadata=metadata)
         return receipts
+
+    def judge(self, metric: Any = None, *, criteria: Any = None, expected: str | None = None,
+              columns: Sequence[str] | None = None, **options: Any) -> Any:
+        """Judge the columns' answers: score each with ``metric``, or, with ``criteria``, two columns in both orders.
+
+        With a metric, returns :func:`orqmagic.judge`'s frame (one row per column, the
+        prompt as ``input``, ``expected`` as ``expectedOutput``). With ``criteria``,
+        returns :func:`orqmagic.pairwise`'s result for ``columns`` (two labels;
+        default the first two). ``options`` go to those functions (``judge=KEY``, ``send=True``, ...).
+        """
+        from .judge_comparison import judge_comparison
+
+        return judge_comparison(self, metric, criteria=criteria, expected=expected, columns=columns, **options)
 
     def _repr_markdown_(self) -> str:
         from ..render.columns import final_markdown
@@ -202,7 +216,8 @@ def compare(
         result = results[column.label]
         if column.kept and result.complete and not result.error and not result.interrupted and column.acc.final:
             column.cached.save(column.kept, latency_ms=result.latency_ms, ttft_ms=result.ttft_ms)
-    comparison = Comparison(results, interrupted=interrupted, wall_ms=(time.perf_counter() - started) * 1000)
+    comparison = Comparison(results, interrupted=interrupted, wall_ms=(time.perf_counter() - started) * 1000,
+                            prompt=prompt)
     view.finish(comparison)
     return comparison
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 Z95 = 1.959963984540054  # two-sided 95%
-Z80 = 0.8416212335729143  # one-sided 80% power
+Z80 = 0.8416212335729143  # 80% power (one-sided)
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -141,19 +141,59 @@ def paired_bootstrap(differences: Sequence[float], *, resamples: int = 2000, see
     return mean, float(low), float(high)
 
 
+def _critical(n: int) -> int:
+    """The fewest wins of ``n`` decided cases that the exact two-sided sign test calls significant (p < 0.05)."""
+    low, high = n // 2 + 1, n + 1  # P(X >= k | 1/2) falls as k grows: bisect for the first k at or below 2.5%
+    while low < high:
+        mid = (low + high) // 2
+        if betainc(mid, n - mid + 1, 0.5) <= 0.025:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def sign_test_power(n: int, rate: float) -> float:
+    """The chance that ``n`` decided cases with true win rate ``rate`` come out significant in the sign test."""
+    rate = max(rate, 1 - rate)
+    k = _critical(n)
+    return 0.0 if k > n else betainc(k, n - k + 1, rate)
+
+
+def decided_needed(rate: float, power: float = 0.8, limit: int = 10_000_000) -> int | None:
+    """The fewest decided cases at which the exact sign test would find a true ``rate`` with ``power`` (80%).
+
+    Exact binomial power, searched by doubling then bisection; ``None`` at 50% (no
+    difference to find) or beyond ``limit``.
+    """
+    if math.isnan(rate) or abs(rate - 0.5) < 1e-12:
+        return None
+    high = 1
+    while sign_test_power(high, rate) < power:
+        high *= 2
+        if high > limit:
+            return None
+    low = high // 2
+    while low + 1 < high:
+        mid = (low + high) // 2
+        if sign_test_power(mid, rate) >= power:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
 def cases_for_rate(rate: float, decided_share: float) -> int | None:
     """Cases (ties included) at which a true win rate ``rate`` would likely show as settled.
 
-    The textbook sample size of a one-sample test of a proportion against 50%
-    at 5% two-sided and 80% power (normal approximation):
-    ``n = ((z.975 * 0.5 + z.80 * sqrt(p(1-p))) / (p - 0.5))**2`` decided cases,
-    divided by the share of cases decided so far (ties do not count). ``None``
-    when the rate is 50% (no difference to find) or nothing was decided.
+    :func:`decided_needed` decided cases (exact sign test at 5% two-sided, 80%
+    power), divided by the share of cases decided so far, since ties decide
+    nothing. ``None`` when the rate is 50% or nothing was decided.
     """
-    if decided_share <= 0 or math.isnan(rate) or abs(rate - 0.5) < 1e-12:
+    if decided_share <= 0:
         return None
-    decided = ((Z95 * 0.5 + Z80 * math.sqrt(rate * (1 - rate))) / (rate - 0.5)) ** 2
-    return math.ceil(decided / decided_share)
+    decided = decided_needed(rate)
+    return None if decided is None else math.ceil(decided / decided_share)
 
 
 def cases_for_mean(mean: float, sd: float) -> int | None:
@@ -293,5 +333,5 @@ def _round_up(n: int) -> int:
     return -(-n // step) * step
 
 
-__all__ = ["betainc", "cases_for_mean", "cases_for_rate", "exact_interval", "paired_bootstrap", "sentence",
-           "sign_test", "summarize_pairs", "wilson_interval"]
+__all__ = ["betainc", "cases_for_mean", "cases_for_rate", "decided_needed", "exact_interval", "paired_bootstrap",
+           "sentence", "sign_test", "sign_test_power", "summarize_pairs", "wilson_interval"]
