@@ -48,15 +48,19 @@ class PairwiseSummary:
         title = f"{a} (A) vs {b} (B)" + (f" · judge {self.judge}" if self.judge else "")
         table = Summary(title)
         table.add("cases", s["cases"], "count")
-        table.add("judged", s["judged"], "count", label="judged in both orders")
+        table.add("judged", s["judged"], "count", label="judged in both orders" if not math.isnan(
+            s["inconsistency_rate"]) else "compared")
         table.add("a_wins", s["a_wins"], "count", label=f"{a} wins")
         table.add("b_wins", s["b_wins"], "count", label=f"{b} wins")
-        table.add("ties", s["ties"], "count", note=f"{s['inconsistent']} of them because the orders disagreed")
+        two_orders = not math.isnan(s["inconsistency_rate"])
+        table.add("ties", s["ties"], "count",
+                  note=f"{s['inconsistent']} of them because the orders disagreed" if two_orders else "")
         rate = "—" if not s["decided"] else \
             f"{pct(s['b_win_rate'])} ({pct_range(s['b_win_rate_ci95_low'], s['b_win_rate_ci95_high'])})"
         table.add("b_win_rate", rate, label=f"{b}'s win rate of decided (95% CI)", note="exact (Clopper-Pearson)")
         table.add("p_value", _p(s["p_value"]), label="sign test", note="exact, two-sided, ties left out")
-        table.add("inconsistency_rate", pct(s["inconsistency_rate"]), label="flipped with order")
+        if not math.isnan(s["inconsistency_rate"]):
+            table.add("inconsistency_rate", pct(s["inconsistency_rate"]), label="flipped with order")
         if s["errors"]:
             table.add("errors", s["errors"], "count", label="not judged", note="see judge_error in the frame")
         if "mean_difference" in s:

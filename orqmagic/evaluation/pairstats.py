@@ -234,12 +234,13 @@ def pct_range(low: float, high: float) -> str:
     return f"{pct(low).rstrip('%')}–{pct(high)}"
 
 
-def summarize_pairs(winners: Sequence[Any], *, inconsistent: int = 0, judged: int | None = None,
+def summarize_pairs(winners: Sequence[Any], *, inconsistent: int | None = 0, judged: int | None = None,
                     differences: Sequence[float] | None = None, seed: int = 0) -> dict[str, Any]:
     """The statistics of a pairwise run from its per-case winners (``"A"``, ``"B"``, ``"tie"``, or ``None``).
 
     ``None`` is a case that could not be judged (left out of everything).
-    ``inconsistent`` counts the ties that came from orders that disagreed;
+    ``inconsistent`` counts the ties that came from orders that disagreed (``None``:
+    not judged in two orders, e.g. winners read from scores, so no rate);
     ``judged`` the cases judged in both orders (default: every non-None winner).
     ``differences`` are paired score differences (B minus A) for the bootstrap.
     """
@@ -261,8 +262,8 @@ def summarize_pairs(winners: Sequence[Any], *, inconsistent: int = 0, judged: in
     out: dict[str, Any] = {
         "cases": len(winners), "judged": judged, "errors": errors, "a_wins": wins_a, "b_wins": wins_b, "ties": ties,
         "decided": decided, "b_win_rate": rate, "b_win_rate_ci95_low": low, "b_win_rate_ci95_high": high,
-        "p_value": p, "inconsistent": inconsistent,
-        "inconsistency_rate": inconsistent / judged if judged else math.nan,
+        "p_value": p, "inconsistent": inconsistent or 0,
+        "inconsistency_rate": inconsistent / judged if judged and inconsistent is not None else math.nan,
         "settled": bool(decided) and (low > 0.5 or high < 0.5),
         "cases_needed": cases_for_rate(rate, decided / judged if judged else 0.0),
     }

@@ -36,6 +36,8 @@ class OrqMagic(Magics):
                          help="Size cap of the response cache in MB (default: $ORQMAGIC_CACHE_MAX_MB or 256).").tag(config=True)
     cache_max_age_days = Float(None, allow_none=True,
                                help="Cached answers older than this are not used (default: 30).").tag(config=True)
+    judge_deployment = Unicode("", help="Judge deployment of --judge / --pairwise (default: the sandbox's "
+                                        "judge-bot).").tag(config=True)
 
     # -- %%invoke ---------------------------------------------------------------------
 
@@ -70,6 +72,12 @@ class OrqMagic(Magics):
     @argument("--retry-failed", action="store_true", help="With --run: send the rows that failed last time again.")
     @argument("--overwrite", action="store_true", help="With --run: start the run NAME afresh.")
     @argument("--trials", type=int, metavar="N", help="With --over: send every row N times.")
+    @argument("--judge", metavar="METRIC", help="With --over: score every answer with METRIC (a variable holding a "
+              "Metric or a Galtea definition, or a metric name on Galtea); two keys are compared on the scores.")
+    @argument("--pairwise", metavar="CRITERIA", help="With two keys and --over: judge each case's two answers "
+              "against each other in both orders, by CRITERIA (quoted text, or a variable).")
+    @argument("--judge-deployment", metavar="KEY", help="The judge deployment (default: %%config "
+              "OrqMagic.judge_deployment, else the sandbox's judge-bot).")
     @line_cell_magic
     def invoke(self, line: str, cell: str | None = None) -> None:
         """Send the cell to an orq.ai deployment and stream the answer into the notebook.
@@ -92,6 +100,10 @@ class OrqMagic(Magics):
         """
         args = parse_line(self.invoke, line)
         cell = cell or ""
+        if args.judge is not None or args.pairwise is not None:
+            return self._invoke_judged(args, cell)
+        if args.judge_deployment:
+            raise UsageError("--judge-deployment goes with --judge or --pairwise")
         if len(args.keys) > 1 or args.variants:
             return self._invoke_compare(args, cell)
         key = args.keys[0] if args.keys else self.deployment
@@ -187,6 +199,44 @@ class OrqMagic(Magics):
             from IPython.display import display
 
             display(results.astype(object).where(results.notna(), "—"))  # missing values as a dash, not None/NaN
+
+    def _invoke_judged(self, args: Any, cell: str) -> None:
+        """``--over DF`` with ``--judge METRIC`` or ``--pairwise CRITERIA``: run, judge, show the table and sentence."""
+        from ..evaluation.dataset_judge import judge_over
+
+        keys = args.keys or ([self.deployment] if self.deployment else [])
+        if not keys:
+            raise UsageError("name the deployments: %%invoke A B --over DF --pairwise 'CRITERIA'")
+        if args.judge is not None and args.pairwise is not None:
+            raise UsageError("--judge and --pairwise are two ways to judge: pick one")
+        if not args.over:
+            raise UsageError("--judge and --pairwise judge a run over cases: add --over DF "
+                             "(for one prompt, use comparison.judge(...))")
+        if args.variants or args.trials or args.retry_failed or args.overwrite:
+            raise UsageError("--variants, --trials, --retry-failed and --overwrite do not go with --judge / --pairwise")
+        frame = self.shell.user_ns.get(args.over)
+        if frame is None:
+            raise UsageError(f"--over: no variable named {args.over!r} in the notebook")
+        ns = self.shell.user_ns
+        metric = criteria = None
+        if args.judge is not None:
+            metric = ns[args.judge] if args.judge.isidentifier() and args.judge in ns else args.judge
+        else:
+            criteria = ns[args.pairwise] if args.pairwise.isidentifier() and args.pairwise in ns else args.pairwise
+        concurrency = self.concurrency if args.concurrency is None else args.concurrency
+        try:
+            outcome = judge_over(keys, frame, prompt=cell.strip() or None, metric=metric, criteria=criteria,
+                                 judge=args.judge_deployment or self.judge_deployment or None, run=args.run,
+                                 concurrency=concurrency, cache=self._cache_options(args)["cache"],
+                                 mock_response=args.mock, system=args.system)
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        except OrqMagicError as exc:
+            self._fail(exc)
+        self._store(args.out, outcome)
+        from IPython.display import display
+
+        display(outcome)
 
     def _cache_options(self, args: Any) -> dict[str, Any]:
         return {"cache": args.cache or (args.cache is None and self.cache), "cache_max_mb": self.cache_max_mb,

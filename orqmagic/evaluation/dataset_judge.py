@@ -1,0 +1,116 @@
+"""Deployments over a dataset, judged: what ``%%invoke A B --over DF --judge METRIC`` (or ``--pairwise``) runs.
+
+Each deployment is one :func:`~.batch.invoke_many` run over the cases; then
+either every answer is scored with a metric (:func:`~.judging.judge`) and two
+deployments are compared case by case on those scores, or the two answers of each
+case are judged against each other in both orders (:func:`~.pairwise.pairwise`).
+Nothing here calls a deployment itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ValidationError
+from .pair_summary import PairwiseSummary
+from .pairstats import summarize_pairs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class ScoredComparison:
+    """Deployments' judged runs over the same cases: a score table per deployment and, for two, the sentence."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], metric: str) -> None:
+        self.frames, self.metric = dict(frames), metric
+        self.summary: PairwiseSummary | None = None
+        keys = list(self.frames)
+        if len(keys) == 2:
+            a, b = (self.frames[k]["score"].astype(float).to_numpy() for k in keys)
+            winners = [None if math.isnan(x) or math.isnan(y) else "B" if y > x else "A" if x > y else "tie"
+                       for x, y in zip(a, b, strict=True)]
+            stats = summarize_pairs(winners, inconsistent=None, differences=(b - a).tolist())
+            self.summary = PairwiseSummary(stats, keys[0], keys[1], criteria=f"higher {metric} score")
+
+    @property
+    def sentence(self) -> str:
+        return self.summary.sentence if self.summary else ""
+
+    def table(self) -> Any:
+        """Per deployment: cases judged, judge errors, mean score with its 95% interval."""
+        from ..render.table import Summary
+        from .stats import mean_ci
+
+        keys = list(self.frames)
+        table = Summary(f"{self.metric} per deployment", column=keys[0])
+        for key, frame in self.frames.items():
+            table.add("judged", int(frame["score"].notna().sum()), "count", column=key)
+            table.add("judge_errors", int(frame["judge_error"].notna().sum()), "count", label="judge errors",
+                      column=key)
+            table.add("score_mean", mean_ci(frame["score"].dropna()), label="mean score (95% CI)", column=key)
+        return table
+
+    def cases(self) -> pd.DataFrame:
+        """One row per case: its input columns and each deployment's score."""
+        first = next(iter(self.frames.values()))
+        inputs = [c for c in first.columns if c not in _OUTPUT_COLUMNS]
+        out = first[inputs].copy()
+        for key, frame in self.frames.items():
+            out[f"score {key}"] = frame["score"].to_numpy()
+        return out
+
+    def __repr__(self) -> str:
+        head = f"{self.sentence}\n\n" if self.sentence else ""
+        return f"{head}{self.table()!r}"
+
+    def _repr_html_(self) -> str:
+        head = self.summary._repr_html_() if self.summary else ""
+        cases = self.cases()
+        table = cases.astype(object).where(cases.notna(), "—").to_html(border=0, escape=True, max_rows=40)
+        return (f"<div class='orqmagic-judged'>{head}{self.table()._repr_html_()}"
+                f"<details><summary>{len(cases)} cases, one row each</summary>{table}</details></div>")
+
+
+_OUTPUT_COLUMNS = {"text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
+                   "finish_reason", "error", "trace_id", "cached", "score", "reason", "judge_trace_id",
+                   "judge_error", "score_trials"}
+
+
+def judge_over(keys: Sequence[str], cases: Any, *, prompt: str | None, metric: Any = None, criteria: Any = None,
+               judge: str | None = None, run: str | None = None, concurrency: int = 8, cache: bool = False,
+               progress: bool | None = None, **fields: Any) -> Any:
+    """Run every deployment over ``cases``, then judge: a :class:`ScoredComparison` or a pairwise result."""
+    from .batch import invoke_many
+    from .judging import as_frame, judge_key, judged_metric
+    from .judging import judge as judge_rows
+    from .pairwise import pairwise
+    from .prompts import columns_for
+
+    if (metric is None) == (criteria is None):
+        raise ValidationError("judge with a metric or with pairwise criteria, not both", field="metric")
+    if criteria is not None and len(keys) != 2:
+        raise ValidationError(f"pairwise judging compares two deployments, got {len(keys)}", field="keys")
+    if len(set(keys)) != len(keys):
+        raise ValidationError("name each deployment once", field="keys")
+    resolved = judged_metric(metric) if metric is not None else None  # refused before any call
+    judge = judge_key(judge)
+    if resolved is not None:  # the cases must hold every param but the answers the runs will add
+        columns_for([p for p in resolved.evaluation_params if p != "actualOutput"], as_frame(cases, what="cases").columns,
+                    None, what=f"metric {resolved.name!r}")
+    options = {"concurrency": concurrency, "cache": cache, "progress": progress}
+    answers = {key: invoke_many(key, cases, prompt=prompt, run=None if run is None else f"{run}/{key}",
+                                **options, **fields) for key in keys}
+    if resolved is not None:
+        frames = {key: judge_rows(frame, resolved, judge=judge, **options,
+                                  run=None if run is None else f"{run}/{key}/judge")
+                  for key, frame in answers.items()}
+        return ScoredComparison(frames, resolved.name)
+    first, second = answers.values()
+    return pairwise(first, second, judge=judge, criteria=criteria, labels=list(keys), **options,
+                    run=None if run is None else f"{run}/pairwise")
+
+
+__all__ = ["ScoredComparison", "judge_over"]
