@@ -208,5 +208,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     )
     from .clients.accumulator import StreamAccumulator
     from .evaluation.comparison import Comparison, compare
+    from .evaluation.judging import judge
+    from .evaluation.metric import Metric
+    from .evaluation.pairwise import pairwise
     from .result import InvokeResult
     from .sandbox import Sandbox

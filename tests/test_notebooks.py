@@ -29,7 +29,8 @@ def mimes(outputs) -> set[str]:
 
 def test_all_notebooks_are_committed_clean_and_without_secrets():
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-    assert names == ["01-quickstart.ipynb", "02-prompt-exploration.ipynb", "03-baseten-metrics.ipynb", "04-evaluation.ipynb"]
+    assert names == ["01-quickstart.ipynb", "02-prompt-exploration.ipynb", "03-baseten-metrics.ipynb", "04-evaluation.ipynb",
+                     "05-judges.ipynb"]
     for name in names:
         notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(notebook)
@@ -103,6 +104,28 @@ def test_evaluation(sandbox_env, sandbox):
     replayed = outputs_of(notebook, "%%invoke support-bot --cache")
     assert len(replayed) == 1 and "cached (from" in replayed[0].data["text/markdown"]
     assert "support-eval" in outputs_of(notebook, "orqmagic.runs()")[0].data["text/plain"]
+
+
+def test_judges(sandbox_env, sandbox):
+    notebook = execute("05-judges.ipynb")
+    created = [r for r in sandbox.received("galtea.metric") if r["body"]["name"] == "Correctness"]
+    assert created and created[-1]["body"]["source"] == "PARTIAL_PROMPT"
+    judged = outputs_of(notebook, "results = orqmagic.invoke_many")[-1].data["text/plain"]
+    assert "expected words appear in the answer" in judged and "score" in judged
+    feedback = outputs_of(notebook, 'judged.attrs["judge"]["feedback"]')[0].data["text/plain"]
+    assert "'sent': 12" in feedback
+    scores = [r for r in sandbox.received("orq.metrics") if r["body"].get("metadata", {}).get("source") == "llm"]
+    assert len({r["transaction_id"] for r in scores}) == len(scores) >= 12  # each judged answer once
+    assert "score mean (95% CI)" in outputs_of(notebook, "orqmagic.summarize(judged)")[0].data["text/plain"]
+    duel = outputs_of(notebook, "terse = orqmagic.invoke_many")[-1]
+    assert "thorough beats terse on" in duel.data["text/html"] and "flipped with order" in duel.data["text/plain"]
+    assert "<details>" in duel.data["text/html"] and "Mean score thorough − terse" in duel.data["text/plain"]
+    sentence = outputs_of(notebook, "print(duel.sentence)")[0].text
+    assert sentence.startswith("thorough beats terse on ") and ("p = " in sentence or "p < " in sentence)
+    cell_duel = outputs_of(notebook, "%%invoke summarizer support-bot --over cases --pairwise")[-1]
+    assert "summarizer (A) vs support-bot (B)" in cell_duel.data["text/plain"]
+    scored = outputs_of(notebook, "%%invoke summarizer support-bot --over cases --judge")[-1]
+    assert "Correctness per deployment" in scored.data["text/plain"] and "mean score (95% CI)" in scored.data["text/html"]
 
 
 @pytest.mark.parametrize("name", ["01-quickstart.ipynb"])

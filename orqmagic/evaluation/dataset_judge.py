@@ -40,9 +40,13 @@ class ScoredComparison:
         return self.summary.sentence if self.summary else ""
 
     def table(self) -> Any:
-        """Per deployment: cases judged, judge errors, mean score with its 95% interval."""
+        """Per deployment: cases judged, judge errors, mean score with its 95% interval.
+
+        The interval is a bootstrap one: it stays inside the scores seen, where a
+        t interval of scores near the top of the scale would reach past it.
+        """
         from ..render.table import Summary
-        from .stats import mean_ci
+        from .pairstats import paired_bootstrap
 
         keys = list(self.frames)
         table = Summary(f"{self.metric} per deployment", column=keys[0])
@@ -50,7 +54,8 @@ class ScoredComparison:
             table.add("judged", int(frame["score"].notna().sum()), "count", column=key)
             table.add("judge_errors", int(frame["judge_error"].notna().sum()), "count", label="judge errors",
                       column=key)
-            table.add("score_mean", mean_ci(frame["score"].dropna()), label="mean score (95% CI)", column=key)
+            table.add("score_mean", paired_bootstrap(frame["score"].dropna().tolist()), label="mean score (95% CI)",
+                      column=key)
         return table
 
     def cases(self) -> pd.DataFrame:
