@@ -111,24 +111,39 @@ def sign_test(wins_a: int, wins_b: int) -> float:
     return min(1.0, 2 * total / 2**n)
 
 
-def paired_bootstrap(differences: Sequence[float], *, resamples: int = 2000, seed: int = 0,
+def paired_bootstrap(differences: Sequence[float], *, resamples: int | None = None, seed: int = 0,
                      level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of paired differences with a percentile bootstrap interval (cases resampled, seeded, numpy)."""
+    """Mean of paired differences with a percentile bootstrap interval (cases resampled, seeded, numpy).
+
+    2,000 resamples, 1,000 beyond 2,000 cases (the interval is then narrow, and
+    its ends move by about 2% of its width between seeds either way).
+    """
     import numpy as np
 
     data = np.asarray([d for d in differences if d is not None and not math.isnan(d)], dtype=float)
+    if resamples is None:
+        resamples = 2000 if data.size <= 2000 else 1000
     if data.size == 0:
         return math.nan, math.nan, math.nan
     mean = float(data.mean())
     if data.size == 1:
         return mean, math.nan, math.nan
     rng = np.random.default_rng(seed)
-    values, counts = np.unique(data, return_counts=True)
-    if values.size <= 256:
+    # 0.3 - 0.1 and 0.2 are different floats: group differences of two-decimal scores as the numbers they are
+    values, counts = np.unique(np.round(data, 9), return_counts=True)
+    if values.size <= 64 or values.size * 20 <= data.size:
         # Judge scores take few values (two decimals): resampling cases is then exactly drawing how many
         # of each value, a multinomial over the distinct values, which costs resamples x values, not x cases.
-        drawn = rng.multinomial(data.size, counts / data.size, size=resamples)
-        means = drawn @ values / data.size
+        # The multinomial is drawn as one binomial per value across all resamples at once (the conditional
+        # method: the same distribution, a vectorised call per value instead of a loop per resample).
+        remaining = np.full(resamples, data.size, dtype=np.int64)
+        left, total = float(data.size), np.zeros(resamples)
+        for value, count in zip(values[:-1], counts[:-1], strict=True):
+            drawn = rng.binomial(remaining, min(1.0, count / left))
+            total += drawn * value
+            remaining -= drawn
+            left -= count
+        means = (total + remaining * values[-1]) / data.size
     else:
         means = np.empty(resamples)
         chunk = max(1, 4_000_000 // data.size)  # bounded memory at any size
