@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def test_import_orqmagic_imports_only_the_surface() -> None:
     """
     code = "import sys; before = set(sys.modules); import orqmagic; print(sorted(set(sys.modules) - before))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
-    loaded = eval(out)  # a printed list of module names
+    loaded = ast.literal_eval(out)  # a printed list of module names
     ours = sorted(m for m in loaded if m.split(".")[0] == "orqmagic")
     assert ours == ["orqmagic", "orqmagic._version", "orqmagic.config", "orqmagic.errors"]
     assert len(loaded) <= 55, f"import orqmagic now loads {len(loaded)} modules: {loaded}"
