@@ -115,7 +115,7 @@ def test_add_metrics_for_unknown_response_is_404(orq):
 
 def test_list_deployments_follows_pages(orq):
     keys = [d["key"] for d in orq.list_deployments(limit=2)]
-    assert keys == ["support-bot", "summarizer", "code-helper", "reasoner", "weather-agent", "rag-bot"]
+    assert keys == ["support-bot", "summarizer", "code-helper", "reasoner", "weather-agent", "rag-bot", "judge-bot"]
 
 
 def test_wrong_key_is_authentication_error_without_the_key(sandbox):
