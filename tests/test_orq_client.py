@@ -20,6 +20,7 @@ from orqmagic import (
 )
 from orqmagic.clients import AsyncOrqClient, OrqClient, StreamAccumulator
 from orqmagic.clients._transport import Call
+from orqmagic.sandbox.orq import DEPLOYMENTS
 
 from .conftest import FAST_RETRY
 
@@ -178,7 +179,7 @@ def test_rate_limit_beyond_attempts_raises_with_retry_after(sandbox):
 def test_server_errors_are_retried_for_reads_only(sandbox):
     fault = {"X-Sandbox-Fault": "status=503,times=2,retry_after=0.01"}
     reader = OrqClient(base_url=sandbox.url, api_key=sandbox.key, retry=FAST_RETRY, headers=fault)
-    assert len(reader.list_deployments()) == 6
+    assert len(reader.list_deployments()) == len(DEPLOYMENTS)
     sandbox.set_faults(None)
     writer = OrqClient(base_url=sandbox.url, api_key=sandbox.key, retry=FAST_RETRY,
                        headers={"X-Sandbox-Fault": "status=500,times=1"})
@@ -266,7 +267,7 @@ def test_async_client_all_endpoints(sandbox):
 
     acc, answer, ok, deployments = asyncio.run(main())
     assert acc.text == answer["choices"][0]["message"]["content"]
-    assert ok == {"success": True} and len(deployments) == 6
+    assert ok == {"success": True} and len(deployments) == len(DEPLOYMENTS)
 
 
 def test_async_stream_drop_keeps_chunks(sandbox):
