@@ -54,7 +54,7 @@ class PairwiseSummary:
         table.add("b_wins", s["b_wins"], "count", label=f"{b} wins")
         two_orders = not math.isnan(s["inconsistency_rate"])
         table.add("ties", s["ties"], "count",
-                  note=f"{s['inconsistent']} of them because the orders disagreed" if two_orders else "")
+                  note=f"{s['inconsistent']} of them because the orders disagreed" if two_orders and s["ties"] else "")
         rate = "—" if not s["decided"] else \
             f"{pct(s['b_win_rate'])} ({pct_range(s['b_win_rate_ci95_low'], s['b_win_rate_ci95_high'])})"
         table.add("b_win_rate", rate, label=f"{b}'s win rate of decided (95% CI)", note="exact (Clopper-Pearson)")
