@@ -236,3 +236,44 @@ def test_an_answer_cannot_pose_as_the_expected_output(sandbox_env, answer):
     frame = pd.DataFrame({"input": ["q"], "text": [answer], "expected": ["The old key stays valid"]})
     judged = orqmagic.judge(frame, CORRECT, judge="judge-bot", progress=False)
     assert judged.loc[0, "score"] == known_score(as_text(answer), "The old key stays valid")
+
+
+SENDER = """
+import sys
+import pandas as pd
+import orqmagic
+
+frame = pd.read_json(sys.argv[1], orient="split")
+metric = orqmagic.Metric("Correctness", "Score it.", ["input", "actualOutput", "expectedOutput"])
+judged = orqmagic.judge(frame, metric, judge="judge-bot", send=True, progress=False)
+print(judged.attrs["judge"]["feedback"])
+"""
+
+
+def test_processes_judging_the_same_answers_at_once_send_each_score_once(sandbox, answered, tmp_path):
+    cases = tmp_path / "answers.json"
+    answered[["question", "text", "expected", "id"]].to_json(cases, orient="split")
+    script = tmp_path / "sender.py"
+    script.write_text(SENDER)
+    children = [subprocess.Popen([sys.executable, str(script), str(cases)], env=dict(os.environ),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [child.communicate(timeout=120) for child in children]
+    assert all(child.returncode == 0 for child in children), outputs
+    received = [r["transaction_id"] for r in sandbox.received("orq.metrics") if r["transaction_id"] in set(answered["id"])]
+    assert sorted(received) == sorted(answered["id"])  # three senders, one shared store: each score once
+    sent = sum(int(re.search(r"'sent': (\d+)", out).group(1)) for out, _ in outputs)
+    assert sent == len(answered)
+
+
+def test_an_outbox_submission_id_is_sent_once(sandbox, answered):
+    from orqmagic.store.outbox import default_outbox
+
+    box = default_outbox()
+    response_id = answered["id"].iloc[0]
+    first = box.submit(response_id, submission_id="judgement-x", score=50)
+    second = box.submit(response_id, submission_id="judgement-x", score=70)
+    assert (first.status, second.status) == ("sent", "duplicate") and "not sent again" in second.note
+    assert [r["body"]["feedback"]["score"] for r in sandbox.received("orq.metrics")
+            if r["transaction_id"] == response_id] == [50]
+    with pytest.raises(ValidationError, match="submission_id"):
+        box.submit(response_id, submission_id=" ", score=50)

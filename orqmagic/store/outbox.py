@@ -144,23 +144,35 @@ class Outbox:
 
     # -- sending ------------------------------------------------------------------------
 
-    def submit(self, transaction_id: str, **fields: Any) -> Receipt:
-        """Validate, record, send at once; a transient failure leaves the submission pending."""
+    def submit(self, transaction_id: str, *, submission_id: str | None = None, **fields: Any) -> Receipt:
+        """Validate, record, send at once; a transient failure leaves the submission pending.
+
+        ``submission_id`` makes a submission idempotent across calls and processes:
+        if the outbox already holds one with that id (sent, pending or rejected),
+        nothing is recorded or sent and the receipt says ``duplicate``. The check is
+        the record's primary key, so two senders cannot both pass it.
+        """
         from ..clients.orq import check_id
 
         transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
         body = metrics_body(**fields)
-        submission_id = uuid.uuid4().hex
+        if submission_id is not None and (not isinstance(submission_id, str) or not submission_id.strip()):
+            raise ValidationError("submission_id must be non-empty text", field="submission_id")
+        submission_id = submission_id or uuid.uuid4().hex
         body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
         encoded = json.dumps(body, separators=(",", ":"), allow_nan=False)
         now = time.time()
         unrecorded: str | None = None
         try:
-            self._write("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, "
-                        "updated_at, claimed_by, claim_until) VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?)",
-                        (submission_id, transaction_id, encoded, now, now, self._token, now + self.lease))
+            inserted = self._write("INSERT OR IGNORE INTO outbox (submission_id, transaction_id, body, status, attempts, "
+                                   "created_at, updated_at, claimed_by, claim_until) "
+                                   "VALUES (?, ?, ?, 'pending', 1, ?, ?, ?, ?)",
+                                   (submission_id, transaction_id, encoded, now, now, self._token, now + self.lease))
         except StoreError as exc:
             unrecorded = str(exc)
+        else:
+            if not inserted:
+                return Receipt("duplicate", submission_id, transaction_id, note="already in the outbox: not sent again")
         try:
             self._client().add_metrics(transaction_id, **_fields_of(body))
         except (APIError, TransportError) as exc:

@@ -13,7 +13,8 @@ def is_transient(exc: Exception) -> bool:
 
 @dataclass
 class Receipt:
-    """What happened to one submission: ``sent`` or ``queued`` (kept for a retry).
+    """What happened to one submission: ``sent``, ``queued`` (kept for a retry), or ``duplicate`` (its
+    ``submission_id`` was already in the outbox, so nothing was sent).
 
     ``note`` says when the score was sent but the local store could not record it.
     """
@@ -31,6 +32,8 @@ class Receipt:
         return f"Receipt({self.status}, transaction_id={self.transaction_id!r}{extra})"
 
     def _repr_markdown_(self) -> str:
+        if self.status == "duplicate":
+            return f"↺ {self.what} for `{self.transaction_id}` was already in the outbox: not sent again"
         if self.status == "sent":
             return f"✅ {self.what} sent for `{self.transaction_id}`" + (f" (⚠ {self.note})" if self.note else "")
         return f"⏳ {self.what} kept in the outbox for a retry (`%orq flush`): {self.error}"
