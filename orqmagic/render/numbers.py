@@ -1,12 +1,22 @@
 """Numbers rounded for humans: the same rules in tables, plot labels, footers and progress lines.
 
+Rounding is to significant digits (three by default), never to a fixed number of
+decimals: 0.92 and 0.88 stay apart where one decimal would show both as 0.9, and
+integer digits are never dropped (7403.15 → 7,403). Values shown together (a JSON
+answer, one row of a table) are given as many more digits as it takes to keep
+distinct values distinct (:func:`digits_to_tell_apart`): rounding never merges them.
+
 Pure functions with no heavy imports, so summaries, plots and the live view share them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
+
+DIGITS = 3  # significant digits people read; more only when two values would otherwise look the same
+MOST_DIGITS = 17  # a double is told apart from every other double at 17 significant digits
 
 
 def _missing(value: Any) -> bool:
@@ -18,7 +28,35 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def human(value: Any, digits: int = 3) -> str:
+def round_significant(value: float, digits: int = DIGITS) -> float:
+    """``value`` to ``digits`` significant digits, keeping every integer digit: 1325.048 → 1325.0, 0.92134 → 0.921."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    magnitude = math.floor(math.log10(abs(value)))
+    return round(value, max(0, digits - 1 - magnitude))
+
+
+def digits_to_tell_apart(values: Iterable[Any], digits: int = DIGITS,
+                         render: Callable[[float, int], object] = round_significant) -> int:
+    """The fewest significant digits (at least ``digits``) at which distinct values render distinctly.
+
+    ``render(value, digits)`` is how one value is shown; values that are equal stay equal.
+    """
+    numbers = {float(v) for v in values if not _missing(v) and not isinstance(v, bool)}
+    numbers = {v for v in numbers if math.isfinite(v)}
+    for candidate in range(digits, MOST_DIGITS + 1):
+        if len({render(v, candidate) for v in numbers}) == len(numbers):
+            return candidate
+    return MOST_DIGITS
+
+
+def human_all(values: Iterable[Any], digits: int = DIGITS) -> list[str]:
+    """Several values shown side by side with :func:`human`, with the digits that keep distinct ones apart."""
+    values = list(values)
+    return [human(v, digits_to_tell_apart(values, digits, human)) for v in values]
+
+
+def human(value: Any, digits: int = DIGITS) -> str:
     """``digits`` significant digits, thousands separated: 7403.15 → ``7,403``, 0.01234 → ``0.0123``."""
     if _missing(value):
         return "—"
