@@ -16,8 +16,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..clients.accumulator import model_name
+
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = ["TIME_DTYPE", "model_name", "records_frame", "snake_case", "utc_times"]
 
 TIME_DTYPE = "datetime64[ms, UTC]"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -27,14 +31,6 @@ def snake_case(name: str) -> str:
     """``createdAt`` → ``created_at``, ``metricGroupID`` → ``metric_group_id``, ``p99.9`` → ``p99_9``."""
     words = _CAMEL.sub("_", str(name)).lower()
     return re.sub(r"[^a-z0-9]+", "_", words).strip("_") or "value"
-
-
-def model_name(provider: Any, model: Any) -> str | None:
-    """``provider/model`` (the key of ``prices=``), or what is known of it."""
-    parts = [str(p) for p in (provider, model) if p not in (None, "")]
-    if len(parts) == 2 and parts[1].startswith(parts[0] + "/"):
-        return parts[1]
-    return "/".join(parts) or None
 
 
 def utc_times(values: Any) -> pd.Series:
