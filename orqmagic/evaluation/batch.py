@@ -196,13 +196,17 @@ def _check_options(*, run: str | None, retry_failed: bool, overwrite: bool, tria
 
 
 def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] | None = None) -> Summary:
-    """Latency and time-to-first-token percentiles, tokens and the error rate of a batch, as a table.
+    """A batch's statistics as a pandas Series (:class:`~orqmagic.render.table.Summary`) that shows as a table.
 
-    Also, per metric, the mean with its 95% confidence interval; with trials, how
-    often trials of a row agree; with ``prices`` (or a run's own), the estimated cost.
-    The :class:`~orqmagic.render.table.Summary` shows units and rounded numbers
-    (HTML in a notebook, aligned text elsewhere); ``summary["latency_ms_mean"]``
-    is the raw number and ``summary[[...]]`` a Series of several.
+    Rows: ``rows``, ``errors``, ``error_rate`` (a ratio), ``latency_p50_ms`` / ``_p90_ms`` / ``_p99_ms``,
+    ``ttft_p50_ms``, ``prompt_tokens`` and ``completion_tokens`` (totals), ``completion_tokens_mean``;
+    then per metric (latency, TTFT, completion tokens, a ``score`` column if any) ``<metric>_mean``
+    with ``<metric>_ci95_low`` / ``_ci95_high`` (trials of a case are averaged first); with trials,
+    ``trials`` and ``agreement``; with ``prices`` (default: the run's own ``attrs["prices"]``,
+    ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``.
+
+    Values are raw numbers (``summary["latency_p50_ms"]``); units are in ``summary.attrs["units"]``;
+    the table shows each row under its key, rounded for people.
     """
     from ..render.table import Summary
     from .stats import evaluation
@@ -210,18 +214,18 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
     ok = results[results["error"].isna()]
     latency, ttft = ok["latency_ms"].astype(float), ok["ttft_ms"].astype(float)
     errors = int(results["error"].notna().sum())
-    summary = Summary(f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows")
-    summary.add("rows", len(results), "count")
-    summary.add("errors", errors, "count")
-    summary.add("error_rate", errors / len(results) if len(results) else 0.0, "%", label="error rate")
-    for q in (50, 90, 99):
-        summary.add(f"latency_p{q}_ms", latency.quantile(q / 100), "ms", label=f"latency p{q}")
-    summary.add("ttft_p50_ms", ttft.quantile(0.5), "ms", label="time to first token p50")
-    summary.add("prompt_tokens", int(ok["prompt_tokens"].sum()), "tokens", label="prompt tokens")
-    summary.add("completion_tokens", int(ok["completion_tokens"].sum()), "tokens", label="completion tokens")
-    summary.add("completion_tokens_mean", ok["completion_tokens"].astype(float).mean(), "tokens",
-                label="completion tokens per row")
-    summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
+    summary = Summary(title=f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows").add_statistics({
+        "rows": len(results), "errors": errors, "error_rate": errors / len(results) if len(results) else 0.0,
+        **{f"latency_p{q}_ms": latency.quantile(q / 100) for q in (50, 90, 99)},
+        "ttft_p50_ms": ttft.quantile(0.5), "prompt_tokens": int(ok["prompt_tokens"].sum()),
+        "completion_tokens": int(ok["completion_tokens"].sum()),
+        "completion_tokens_mean": ok["completion_tokens"].astype(float).mean(),
+    }, units={"rows": "count", "errors": "count", "error_rate": "%", "latency_p50_ms": "ms", "latency_p90_ms": "ms",
+              "latency_p99_ms": "ms", "ttft_p50_ms": "ms", "prompt_tokens": "tokens", "completion_tokens": "tokens",
+              "completion_tokens_mean": "tokens"},
+        notes={"ttft_p50_ms": "time to first token", "prompt_tokens": "total", "completion_tokens": "total",
+               "completion_tokens_mean": "per row"})
+    summary = summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
     return summary
 
 

@@ -96,14 +96,28 @@ def money(value: Any, currency: str = "$") -> str:
     return f"{currency}{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{currency}{value:.4f}"
 
 
-def formatted(value: Any, unit: str | None = None) -> str:
+def formatted(value: Any, unit: str | None = None, digits: int = DIGITS) -> str:
     """One cell of a summary table. ``unit``: ``ms``, ``%`` (a ratio), ``$``, ``tokens``, ``count`` or free text.
 
-    A ``(value, low, high)`` tuple reads as ``value (low–high)``: an estimate with its interval.
+    A ``(value, low, high)`` tuple reads as an estimate with its interval, the unit written once when
+    all three share it (``95.2 tokens (95.0–95.4)``, ``980 ms (950 ms–1.02 s)`` when they do not), with
+    the digits that keep the three apart.
     """
     if isinstance(value, tuple) and len(value) == 3:
-        centre, low, high = (formatted(v, unit) for v in value)
-        return centre if low == high == "—" else f"{centre} ({low}–{high})"
+        needed = digits_to_tell_apart(value, digits, human)
+        if unit in ("ms", "%", "$"):
+            centre, low, high = (formatted(v, unit, needed) for v in value)
+        else:  # one number of decimals for all three: 95.2 (95.0–95.4), not 95.2 (95–95.4)
+            places = max(_decimals(v, needed) for v in value)
+            centre, low, high = (formatted(v if _missing(v) else f"{float(v):,.{places}f}", None) for v in value)
+            centre, low, high = (t if t == "—" or not unit or unit == "count" else f"{t} {unit}"
+                                 for t in (centre, low, high))
+        if low == high == "—":
+            return centre
+        suffix = _suffix(centre)
+        if suffix and _suffix(low) == _suffix(high) == suffix:
+            low, high = low[: -len(suffix)], high[: -len(suffix)]
+        return f"{centre} ({low}–{high})"
     if isinstance(value, str):
         return value
     if unit == "ms":
@@ -112,5 +126,18 @@ def formatted(value: Any, unit: str | None = None) -> str:
         return percent(value)
     if unit == "$":
         return money(value)
-    text = human(value)
+    text = human(value, digits)
     return f"{text} {unit}" if unit and unit not in ("count", "") and text != "—" else text
+
+
+def _decimals(value: Any, digits: int) -> int:
+    """The decimals :func:`human` shows for ``value`` (0 for whole numbers and blanks)."""
+    if _missing(value) or isinstance(value, bool) or float(value) == 0 or float(value).is_integer():
+        return 0
+    return max(0, digits - 1 - math.floor(math.log10(abs(float(value)))))
+
+
+def _suffix(text: str) -> str:
+    """The unit after a number (`` tokens``, `` ms``, `` %``), or ``""`` when the text is not ``<number> <unit>``."""
+    number, space, unit = text.partition(" ")
+    return f" {unit}" if space and unit and " " not in unit and any(c.isdigit() for c in number) else ""
