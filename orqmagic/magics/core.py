@@ -233,10 +233,14 @@ class OrqMagic(Magics):
     @argument("--mode", choices=["SERIES", "SUMMARY", "CURRENT"], default="SERIES", type=str.upper)
     @argument("--metrics", nargs="+", metavar="NAME", help="Metric names (default: the API's default set)")
     @argument("--no-plot", action="store_true", help="Only fetch; do not draw")
-    @argument("-o", "--out", metavar="VAR", help="Store the tidy DataFrame in VAR")
+    @argument("-o", "--out", metavar="VAR", help="Store the tidy DataFrame in VAR (the plot is still shown)")
     @line_magic
     def baseten_metrics(self, line: str) -> Any:
         """Fetch Baseten deployment metrics into a tidy DataFrame and plot them.
+
+        Without ``-o`` the cell shows the plot and an overview, one row per metric and series (unit,
+        last, mean, min, max, a counter's total); with ``-o VAR`` the full tidy frame goes into VAR and
+        the plot is shown.
 
         Example::
 
@@ -250,7 +254,9 @@ class OrqMagic(Magics):
         if args.out:
             self._store(args.out, frame)
             return None
-        return frame
+        from ..frames.overview import metrics_overview
+
+        return metrics_overview(frame)
 
     # -- %%metric -------------------------------------------------------------------------
 
