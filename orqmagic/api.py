@@ -60,6 +60,15 @@ def invoke(
     With ``cache=True`` an identical earlier request's complete answer is replayed
     from the local store (as a stream, ``result.cached`` set) and nothing is sent;
     see :mod:`orqmagic.store.cache` for the key and the limits.
+
+    ``prompt``: the user message; ``system``: a system message before it; ``messages``: a whole
+    message list instead (``[{"role": "user", "content": ...}, ...]``). ``stream`` (default True):
+    a live stream, else one ``/invoke`` call. ``display`` (default: in a notebook or terminal, not
+    in a script): show the answer as it arrives. ``fmt``: ``markdown`` (default), ``text`` or
+    ``json``. ``throttle`` (0.1 s): least time between redraws. ``footer`` (True): the footer line.
+    ``timeout``: seconds the stream may stay silent (default 300; at most a day). ``orq``: a client
+    (default: the configured one). ``cache_max_mb`` / ``cache_max_age_days``: the response cache's
+    limits (default 256 MB and 30 days, or ``$ORQMAGIC_CACHE_MAX_MB`` / ``_AGE_DAYS``).
     """
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86_400):
         raise ValidationError(f"timeout must be a number of seconds above 0 (at most a day), got {timeout!r}", field="timeout")

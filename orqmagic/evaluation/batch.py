@@ -112,6 +112,15 @@ def invoke_many(
     (a ``trial`` column). ``cache=True`` replays identical earlier answers (see
     :mod:`orqmagic.store.cache`). ``attrs`` carry token totals and, with ``prices``
     (``{"provider/model": (input_per_1m, output_per_1m)}``), an estimated cost.
+
+    ``concurrency`` (default 8): calls in flight at once. ``system``: a system message before each
+    prompt. ``progress`` (default ``None``: a widget in a notebook, a line in a terminal, nothing in a
+    script; ``True`` / ``False`` force it). ``overwrite`` (with ``run``): start that run afresh.
+    ``cache_max_mb`` / ``cache_max_age_days``: the response cache's limits (default 256 MB, 30 days).
+    ``orq``: an :class:`~orqmagic.AsyncOrqClient` (default: one from the configuration).
+
+    The frame follows the package's convention: ``model`` is ``provider/model``, the index is unique
+    (with trials, ``case`` and ``trial`` columns say which row and which repetition).
     """
     from ..clients import AsyncOrqClient, RetryPolicy
     from ..store.runs import plan
@@ -206,7 +215,8 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
     ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``.
 
     Values are raw numbers (``summary["latency_p50_ms"]``); units are in ``summary.attrs["units"]``;
-    the table shows each row under its key, rounded for people.
+    the table shows each row under its key, rounded for people. ``results``: what
+    :func:`orqmagic.invoke_many` or :func:`orqmagic.load_run` returned (a ``score`` column is summarised too).
     """
     from ..render.table import Summary
     from .stats import evaluation
@@ -234,6 +244,10 @@ def send_scores(results: pd.DataFrame, score_column: str = "score", *, comment_c
 
     Rows without an id or a score are skipped. Every score is checked before the
     first one is sent. Returns the count of sent / queued / skipped rows.
+
+    ``results``: what :func:`orqmagic.invoke_many` returned, with your scores added.
+    ``score_column`` (default ``"score"``): whole numbers 0–100. ``comment_column`` (default none):
+    text sent as ``metadata.comment``.
     """
     import pandas as pd
 

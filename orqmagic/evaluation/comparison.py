@@ -192,6 +192,14 @@ def compare(
     has a complete answer in the response cache, as :func:`orqmagic.invoke` does.
     ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use instead of one from
     the configuration.
+
+    ``prompt`` / ``system`` / ``messages``: the user turn, a system message, or a whole message list.
+    ``stream`` (default True): live streams, else one ``/invoke`` call per column. ``display``
+    (default: in a notebook or terminal, not in a script): draw the columns. ``fmt``: ``markdown``
+    (default), ``text`` or ``json``. ``throttle`` (0.1 s): least time between redraws. ``footer``
+    (True): a footer per column. ``timeout`` (seconds a stream may stay silent; default: the client's
+    300). ``concurrency`` (8): columns sent at once. ``cache_max_mb`` / ``cache_max_age_days``: the
+    response cache's limits (default 256 MB and 30 days).
     """
     from ..render.columns import columns_view
 

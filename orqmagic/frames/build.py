@@ -170,7 +170,7 @@ def _timestamp(millis: Any) -> pd.Timestamp | None:
 
 
 def wide_metrics(frame: pd.DataFrame) -> pd.DataFrame:
-    """One column per metric and series, indexed by time: ``<metric>_<series>`` in snake_case
+    """``frame`` (a :func:`~orqmagic.fetch_metrics` frame) with one column per metric and series, indexed by time: ``<metric>_<series>`` in snake_case
     (``baseten_end_to_end_response_time_seconds_p99``, ``baseten_inference_requests_total_2xx``);
     a plain metric (series ``value``) keeps its bare name."""
     from .convention import snake_case

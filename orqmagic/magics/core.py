@@ -6,7 +6,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
@@ -39,7 +39,10 @@ class OrqMagic(Magics):
 
     # -- %%invoke ---------------------------------------------------------------------
 
+    # the usage line as the README writes it, KEY first (argparse would put the positional last); "%%" is
+    # argparse's escape for "%", and IPython adds one more "%" in front: this reads "%%invoke KEY ..."
     @magic_arguments()
+    @kwds(usage="%%invoke KEY [KEY ...] [options]   (the line form: %%invoke KEY [options] has no cell)")
     @argument("keys", nargs="*", metavar="KEY", help="Deployment key (default: %%config OrqMagic.deployment). Put it first; "
               "two or more keys compare their answers side by side.")
     @argument("-o", "--out", metavar="VAR", help="Store the InvokeResult (or the batch DataFrame) in VAR.")
@@ -261,6 +264,7 @@ class OrqMagic(Magics):
     # -- %%metric -------------------------------------------------------------------------
 
     @magic_arguments()
+    @kwds(usage="%%metric [--dry-run] [--toml] [-o VAR]   (a cell magic: the YAML or TOML definition is the cell)")
     @argument("--dry-run", action="store_true", help="Validate and preview only; send nothing")
     @argument("--toml", action="store_true", help="The cell is TOML instead of YAML")
     @argument("-o", "--out", metavar="VAR", help="Store the created metric (a dict) in VAR")

@@ -345,6 +345,12 @@ def add_metrics(
     Everything is checked before sending. A transient failure (network, timeout,
     429, 5xx) does not lose the submission: it waits in the outbox and is sent
     again by ``%orq flush`` or in the background after the next send. Returns the receipt.
+
+    ``score``: a whole number 0–100 (default: none). ``usage``: ``{"prompt_tokens", "completion_tokens",
+    ...}``; ``performance``: ``{"latency", "time_to_first_token"}`` in ms; ``messages`` / ``choices``:
+    the conversation and answers in the chat format; ``metadata``: a dict of your own (a ``comment``,
+    ...). Each defaults to ``None`` (left out of the request); at least one must be given.
+    ``outbox``: the outbox to use (default: the one in the local store).
     """
     box = outbox or default_outbox()
     return box.submit(transaction_id, score=score, usage=usage, performance=performance,

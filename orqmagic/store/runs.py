@@ -193,7 +193,8 @@ def results_frame(inputs: pd.DataFrame, slots: Sequence[tuple[int, int]], result
 
 
 def runs(store: Store | None = None) -> pd.DataFrame:
-    """Every stored run: name, deployment, rows, trials, recorded / failed rows, tokens, times."""
+    """Every stored run: name, deployment, rows, trials, recorded / failed rows, ``created`` / ``updated``
+    (UTC, to the millisecond), ``complete``. ``store``: the local store (default: the one under ``$ORQMAGIC_HOME``)."""
     import pandas as pd
 
     query = """
@@ -209,7 +210,10 @@ def runs(store: Store | None = None) -> pd.DataFrame:
 
 
 def load_run(name: str, store: Store | None = None) -> pd.DataFrame:
-    """The recorded rows of run ``name``, shaped as :func:`orqmagic.invoke_many` returned them."""
+    """The recorded rows of run ``name``, shaped as :func:`orqmagic.invoke_many` returned them.
+
+    ``store``: the local store to read (default: the one under ``$ORQMAGIC_HOME``).
+    """
     import io
 
     import pandas as pd
