@@ -83,3 +83,27 @@ def test_a_saved_notebook_keeps_a_static_line_not_the_widget(sandbox_env):
     assert re.fullmatch(r"support-bot: 5/5 done in \d+:\d\d · tokens [\d,]+ in → [\d,]+ out", shown[0].data["text/plain"])
     assert shown[0].data["text/plain"] in shown[0].data["text/html"].replace("&gt;", ">")
     assert not any("0/5" in str(o) for o in notebook.cells[0].outputs)
+
+
+def test_a_batch_that_fails_stops_the_clock_and_says_so(sandbox_env, monkeypatch):
+    import pytest
+
+    import orqmagic
+    from orqmagic.evaluation import batch
+
+    closed = []
+    real_close = Progress.close
+
+    def close(self, interrupted, note=""):
+        real_close(self, interrupted, note)
+        closed.append(self.final_line)
+
+    def broken(_batch):
+        raise RuntimeError("the loop broke")
+
+    monkeypatch.setattr(Progress, "close", close)
+    monkeypatch.setattr(batch, "run_in_worker", broken)
+    with pytest.raises(RuntimeError, match="the loop broke"):
+        orqmagic.invoke_many("support-bot", [{"topic": "a"}], prompt="{{topic}}", progress=False)
+    assert len(closed) == 1
+    assert re.fullmatch(r"support-bot: 0/1 done in \d+:\d\d · interrupted · stopped by an error", closed[0])

@@ -170,6 +170,9 @@ def invoke_many(
     started = time.perf_counter()
     try:
         interrupted = run_in_worker(batch)
+    except BaseException:
+        tracker.close(True, " · stopped by an error")  # the clock stops and the line says so
+        raise
     finally:
         if recorder is not None:
             recorder.close()  # every finished row is in the store before we return
