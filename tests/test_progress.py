@@ -6,6 +6,7 @@ swung from 01:05 to 00:18, the bar shrank at the end, and a saved notebook kept 
 
 import io
 import re
+import threading
 
 import nbformat
 from nbclient import NotebookClient
@@ -33,19 +34,35 @@ def test_every_finished_row_is_on_screen_at_once():
     out, clock = io.StringIO(), Clock()
     progress = Progress(90, "text", deployment="support-bot", clock=clock, tick_seconds=None, file=out)
     for done in range(1, 91):
-        clock.now += 0.001  # rows of a concurrent batch finish microseconds apart: tqdm used to skip these draws
+        clock.now += 0.025  # rows of a real batch finish tens of ms apart or more: each one is drawn as it ends
         progress.update(failed=done == 7)
         assert f" {done}/90 " in last_draw(out)
     progress.close(interrupted=False)
     assert "90/90" in out.getvalue().split("\r")[-1].splitlines()[0]
 
 
+def test_a_burst_of_rows_is_drawn_together_by_the_next_tick():
+    out, clock = io.StringIO(), Clock()
+    progress = Progress(90, "text", deployment="support-bot", clock=clock, tick_seconds=None, file=out)
+    clock.now += 1
+    progress.update(cached=True)
+    draws = out.getvalue().count("\r")
+    for _ in range(29):  # cached rows, microseconds apart: counted at once, drawn once
+        clock.now += 0.0001
+        progress.update(cached=True)
+    assert progress.done == 30 and out.getvalue().count("\r") == draws and " 1/90 " in last_draw(out)
+    assert progress._pending.is_set()  # the clock thread wakes for it within MIN_REDRAW
+    progress.tick()
+    assert " 30/90 " in last_draw(out) and "30 cached" in last_draw(out) and not progress._pending.is_set()
+
+
 def test_the_clock_ticks_without_rows_and_the_eta_is_the_average_rate():
     out, clock = io.StringIO(), Clock()
     progress = Progress(10, "text", deployment="support-bot", clock=clock, tick_seconds=None, file=out)
     clock.now += 1
-    for _ in range(4):  # a burst: four rows at once after 1 s
+    for _ in range(4):  # a burst: four rows at once after 1 s, drawn together by the clock thread
         progress.update()
+    progress.tick()
     assert "[00:01<00:01," in last_draw(out)  # 4 rows/s on average: 6 rows left take 1.5 s
     clock.now += 3  # nothing finishes for 3 s: the clock still moves, the ETA grows with the slower average
     progress.tick()
@@ -107,3 +124,27 @@ def test_a_batch_that_fails_stops_the_clock_and_says_so(sandbox_env, monkeypatch
         orqmagic.invoke_many("support-bot", [{"topic": "a"}], prompt="{{topic}}", progress=False)
     assert len(closed) == 1
     assert re.fullmatch(r"support-bot: 0/1 done in \d+:\d\d · interrupted · stopped by an error", closed[0])
+
+
+class Screen(io.StringIO):
+    """A terminal that tells the test when a text appears on it."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted, self.seen = wanted, threading.Event()
+
+    def write(self, text: str) -> int:
+        if self.wanted in text:
+            self.seen.set()
+        return super().write(text)
+
+
+def test_the_clock_thread_draws_a_burst_without_another_event():
+    screen = Screen(" 30/90 ")
+    progress = Progress(90, "text", deployment="support-bot", tick_seconds=3600, file=screen)  # ticks: not this hour
+    try:
+        for _ in range(30):
+            progress.update(cached=True)
+        assert screen.seen.wait(60)  # woken by the undrawn rows, not by its hourly tick
+    finally:
+        progress.close(interrupted=False)
