@@ -14,12 +14,18 @@ FUNCTIONS = [name for name in orqmagic.__all__
              if callable(getattr(orqmagic, name)) and not inspect.isclass(getattr(orqmagic, name))]
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
+METHODS = [f"{c}.{m}" for c in ("Comparison", "InvokeResult", "Outbox")
+           for m, _ in inspect.getmembers(getattr(orqmagic, c), inspect.isfunction) if not m.startswith("_")]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS + METHODS)
 def test_every_public_function_names_its_parameters(name):
-    function = getattr(orqmagic, name)
+    owner, _, method = name.partition(".")
+    function = getattr(getattr(orqmagic, owner), method) if method else getattr(orqmagic, name)
     doc = inspect.getdoc(function) or ""
     named = [p for p, v in inspect.signature(function).parameters.items()
-             if v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)]
+             if p != "self" and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)]
+    assert doc, "no docstring"
     assert [p for p in named if not re.search(rf"\b{p}\b", doc)] == []
 
 

@@ -130,7 +130,8 @@ class Comparison:
         Goes through the outbox, so a transient failure keeps the scores for a
         later retry. Columns without a response id (failed before their first
         chunk) are skipped (``None`` in the returned receipts). Scores are
-        checked before anything is sent.
+        checked before anything is sent. ``high`` (default 100) and ``low`` (default 0) are whole
+        numbers 0–100; ``comment`` (default none) goes with every score as ``metadata.comment``.
         """
         label = self._label(label)
         metrics_body(score=high)
