@@ -10,6 +10,8 @@ import re
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import orqmagic
 from orqmagic.api import list_deployments
@@ -102,3 +104,11 @@ def test_api_records_become_convention_frames():
     assert frame.loc[0, "messages"] == '[{"role": "system", "content": "x"}]' and frame.loc[0, "tags"] == ["a"]
     assert [snake_case(n) for n in ("createdAt", "p99.9", "HTTPStatus", "already_snake")] == [
         "created_at", "p99_9", "http_status", "already_snake"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_any_api_name_becomes_one_stable_snake_case_name(name):
+    snake = snake_case(name)
+    assert re.fullmatch(r"[a-z0-9_]+", snake) and not snake.startswith("_") and not snake.endswith("_")
+    assert snake_case(snake) == snake  # converting twice changes nothing
