@@ -46,7 +46,7 @@ def test_judge_cell_scores_each_deployment_and_compares_the_scores(shell):
     assert "flipped with order" not in scored.sentence  # scores are not judged in two orders
     assert scored.sentence.startswith(("support-bot beats summarizer", "Not settled: support-bot wins"))
     html = scored._repr_html_()
-    assert "mean score (95% CI)" in html and "score support-bot" in html
+    assert "score_mean" in html and "95% CI by bootstrap" in html and "score support-bot" in html
 
 
 @pytest.mark.parametrize(("line", "message"), [

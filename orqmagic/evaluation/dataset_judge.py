@@ -39,23 +39,24 @@ class ScoredComparison:
     def sentence(self) -> str:
         return self.summary.sentence if self.summary else ""
 
-    def table(self) -> Any:
-        """Per deployment: cases judged, judge errors, mean score with its 95% interval.
+    def table(self) -> pd.DataFrame:
+        """Per deployment (a column each): cases judged, judge errors, mean score with its 95% interval.
 
         The interval is a bootstrap one: it stays inside the scores seen, where a
         t interval of scores near the top of the scale would reach past it.
         """
-        from ..render.table import Summary
+        import pandas as pd
+
+        from ..render.numbers import formatted
         from .pairstats import paired_bootstrap
 
-        keys = list(self.frames)
-        table = Summary(f"{self.metric} per deployment", column=keys[0])
+        columns = {}
         for key, frame in self.frames.items():
-            table.add("judged", int(frame["score"].notna().sum()), "count", column=key)
-            table.add("judge_errors", int(frame["judge_error"].notna().sum()), "count", label="judge errors",
-                      column=key)
-            table.add("score_mean", paired_bootstrap(frame["score"].dropna().tolist()), label="mean score (95% CI)",
-                      column=key)
+            scores = frame["score"].dropna().tolist()
+            columns[key] = {"judged": f"{len(scores):,}", "judge_errors": f"{int(frame['judge_error'].notna().sum()):,}",
+                            "score_mean": formatted(paired_bootstrap(scores)) if scores else "—"}
+        table = pd.DataFrame(columns)
+        table.attrs["title"] = f"{self.metric} per deployment (score_mean: mean, 95% CI by bootstrap)"
         return table
 
     def cases(self) -> pd.DataFrame:
@@ -68,15 +69,21 @@ class ScoredComparison:
         return out
 
     def __repr__(self) -> str:
+        table = self.table()
         head = f"{self.sentence}\n\n" if self.sentence else ""
-        return f"{head}{self.table()!r}"
+        return f"{head}{table.attrs['title']}\n{table.to_string()}"
 
     def _repr_html_(self) -> str:
-        head = self.summary._repr_html_() if self.summary else ""
+        import html
+
+        table = self.table()
+        scores = (f"<div class='orqmagic-summary'><div>{html.escape(table.attrs['title'])}</div>"
+                  f"{table.to_html(border=0, escape=True)}</div>")
         cases = self.cases()
-        table = cases.astype(object).where(cases.notna(), "—").to_html(border=0, escape=True, max_rows=40)
-        return (f"<div class='orqmagic-judged'>{head}{self.table()._repr_html_()}"
-                f"<details><summary>{len(cases)} cases, one row each</summary>{table}</details></div>")
+        rows = cases.astype(object).where(cases.notna(), "—").to_html(border=0, escape=True, max_rows=40)
+        head = self.summary._repr_html_() if self.summary else ""
+        return (f"<div class='orqmagic-judged'>{scores}{head}"
+                f"<details><summary>{len(cases)} cases, one row each</summary>{rows}</details></div>")
 
 
 _OUTPUT_COLUMNS = {"text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",

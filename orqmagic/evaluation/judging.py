@@ -99,6 +99,12 @@ def judge(
     not yet judged. ``send=True`` sends each score as feedback for the judged
     answer's response id (the ``id`` column) through the outbox, once: see
     :func:`orqmagic.evaluation.judged_feedback.send_judged`.
+
+    ``results``: the frame to score (from ``invoke_many``, ``load_run``, or your own).
+    ``judge``: the judge deployment's key (default: ``judge-bot`` on the sandbox; required elsewhere).
+    ``concurrency`` (default 8), ``progress``, ``cache`` (default False), ``trials`` (default 1),
+    ``retry_failed`` and ``overwrite`` (with ``run``) work as in ``invoke_many``; ``orq`` is an
+    ``AsyncOrqClient`` to use, ``galtea`` a ``GalteaClient`` for looking a metric up by name or id.
     """
     import pandas as pd
 
@@ -170,8 +176,8 @@ def read_scores(calls: pd.DataFrame | None, count: int, scale: tuple[float, floa
     """Per judge prompt: the score (mean over trials that stated one), reason, trace id, or the error."""
     found: list[list[dict[str, Any]]] = [[] for _ in range(count)]
     if calls is not None:
-        for position, text, error, trace in zip(calls.index, calls["text"], calls["error"], calls["trace_id"],
-                                                strict=True):
+        cases = calls.get("case", calls.index)  # with trials, "case" is the prompt's row
+        for position, text, error, trace in zip(cases, calls["text"], calls["error"], calls["trace_id"], strict=True):
             found[int(position)].append(one_score(text, error, trace, scale))
     out = []
     for trials in found:

@@ -41,34 +41,37 @@ class PairwiseSummary:
         return pd.Series(self.stats, name=f"{self.b} vs {self.a}")
 
     def table(self) -> Any:
-        """The numbers as a :class:`~orqmagic.render.table.Summary` (rounded for people)."""
+        """The numbers as a :class:`~orqmagic.render.table.Summary`: each row under its key in ``stats``, rounded
+        for people, what it means in the note."""
         from ..render.table import Summary
 
         s, a, b = self.stats, self.a, self.b
-        title = f"{a} (A) vs {b} (B)" + (f" · judge {self.judge}" if self.judge else "")
-        table = Summary(title)
-        table.add("cases", s["cases"], "count")
-        table.add("judged", s["judged"], "count", label="judged in both orders" if not math.isnan(
-            s["inconsistency_rate"]) else "compared")
-        table.add("a_wins", s["a_wins"], "count", label=f"{a} wins")
-        table.add("b_wins", s["b_wins"], "count", label=f"{b} wins")
         two_orders = not math.isnan(s["inconsistency_rate"])
-        table.add("ties", s["ties"], "count",
-                  note=f"{s['inconsistent']} of them because the orders disagreed" if two_orders and s["ties"] else "")
-        rate = "—" if not s["decided"] else \
+        rows: dict[str, Any] = {"cases": s["cases"], "judged": s["judged"], "a_wins": s["a_wins"], "b_wins": s["b_wins"],
+                                "ties": s["ties"]}
+        notes = {"judged": "judged in both orders" if two_orders else "both have a score", "a_wins": f"{a} (A)",
+                 "b_wins": f"{b} (B)"}
+        if two_orders and s["ties"]:
+            notes["ties"] = f"{s['inconsistent']} of them because the orders disagreed"
+        rows["b_win_rate"] = "—" if not s["decided"] else \
             f"{pct(s['b_win_rate'])} ({pct_range(s['b_win_rate_ci95_low'], s['b_win_rate_ci95_high'])})"
-        table.add("b_win_rate", rate, label=f"{b}'s win rate of decided (95% CI)", note="exact (Clopper-Pearson)")
-        table.add("p_value", _p(s["p_value"]), label="sign test", note="exact, two-sided, ties left out")
-        if not math.isnan(s["inconsistency_rate"]):
-            table.add("inconsistency_rate", pct(s["inconsistency_rate"]), label="flipped with order")
+        notes["b_win_rate"] = f"{b}'s share of decided cases, exact 95% CI (Clopper-Pearson)"
+        rows["p_value"] = _p(s["p_value"])
+        notes["p_value"] = "exact sign test, two-sided, ties left out"
+        if two_orders:
+            rows["inconsistency_rate"] = pct(s["inconsistency_rate"])
+            notes["inconsistency_rate"] = "cases whose verdict flipped with the order"
         if s["errors"]:
-            table.add("errors", s["errors"], "count", label="not judged", note="see judge_error in the frame")
+            rows["errors"] = s["errors"]
+            notes["errors"] = "not judged: see judge_error in the frame"
         if "mean_difference" in s:
             low, high = s["mean_difference_ci95_low"], s["mean_difference_ci95_high"]
-            diff = _signed(s["mean_difference"]) + ("" if math.isnan(low) else f" ({_signed(low)} to {_signed(high)})")
-            table.add("mean_difference", diff, label=f"mean score {b} − {a} (95% CI)",
-                      note=f"paired bootstrap over {s['score_pairs']} cases")
-        return table
+            rows["mean_difference"] = _signed(s["mean_difference"]) + (
+                "" if math.isnan(low) else f" ({_signed(low)} to {_signed(high)})")
+            notes["mean_difference"] = f"mean score {b} − {a}, 95% CI by paired bootstrap over {s['score_pairs']} cases"
+        title = f"{a} (A) vs {b} (B)" + (f" · judge {self.judge}" if self.judge else "")
+        counts = {name: "count" for name in ("cases", "judged", "a_wins", "b_wins", "ties", "errors")}
+        return Summary(title=title).add_statistics(rows, units=counts, notes=notes)
 
     def __repr__(self) -> str:
         return f"{self.sentence}\n\n{self.table()!r}"

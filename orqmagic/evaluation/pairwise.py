@@ -87,6 +87,13 @@ def pairwise(
     and ``judge_error``; ``.summary`` with wins, B's win rate and its exact 95%
     interval, the sign test, the inconsistency rate, and, when both frames have a
     judge ``score`` column, a paired bootstrap interval of the mean difference.
+
+    ``judge``: the judge deployment's key (default: ``judge-bot`` on the sandbox).
+    ``columns`` maps evaluation params to other column names (``{"expectedOutput": "gold"}``).
+    ``labels``: names for A and B (default: the runs' deployments, else ``A`` and ``B``).
+    ``run`` (resumable), ``concurrency`` (default 8), ``cache``, ``progress``, ``retry_failed`` and
+    ``overwrite`` work as in ``invoke_many``; ``seed`` seeds the bootstrap (default 0); ``orq`` is an
+    ``AsyncOrqClient`` to use, ``galtea`` a ``GalteaClient``.
     """
     import pandas as pd
 
@@ -125,7 +132,7 @@ def pairwise(
                             retry_failed=retry_failed, overwrite=overwrite, orq=orq)
     rows = [_skipped(texts_a[p], texts_b[p]) for p in range(len(first))]
     answered = {} if calls is None else dict(zip(calls.index, zip(calls["text"], calls["error"], strict=True),
-                                                 strict=True))
+                                                 strict=True))  # one trial: the index is the prompt's row
     for n, position in enumerate(judged):
         rows[position] = _case(answered.get(2 * n), answered.get(2 * n + 1))
     frame = _frame(first, second, rows, answers)
@@ -149,7 +156,7 @@ def same_cases(first: pd.DataFrame, second: pd.DataFrame) -> None:
                               "same order; nothing was sent", field="b")
     shared = [c for c in first.columns if c in second.columns and c not in RESULT_COLUMNS
               and c not in PAIR_COLUMNS and c not in ("score", "reason", "judge_trace_id", "cached", "trial",
-                                                      "score_trials")]
+                                                      "case", "score_trials")]
     for column in shared:
         left, right = first[column].tolist(), second[column].tolist()
         for position, (x, y) in enumerate(zip(left, right, strict=True)):
