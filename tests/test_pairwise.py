@@ -6,9 +6,12 @@ import re
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import orqmagic
 from orqmagic import Metric, ValidationError
+from orqmagic.evaluation.pairwise import _case
 
 TOPICS = ["rotate my API key", "refunds", "rate limits", "exports", "invite team members", "webhooks",
           "billing", "reset my password"]
@@ -108,3 +111,35 @@ def test_with_a_metric_and_judge_scores_the_mean_difference_is_bootstrapped(runs
     # with the expected output shown, judge-bot's winner follows the expected words, like the scores
     for winner, a, b in zip(result.frame["winner"], scored_a["score"], scored_b["score"], strict=True):
         assert winner == ("B" if b > a else "A" if a > b else "tie")
+
+
+_ANSWER = st.one_of(st.sampled_from(['{"winner": "1"}', '{"winner": "2"}', '{"winner": "tie"}', "winner: 1",
+                                     "no idea", '{"winner": "3"}']).map(lambda t: (t, None)),
+                    st.just((None, "orq answered 503")), st.none())
+
+
+@settings(max_examples=200, deadline=None)
+@given(ab=_ANSWER, ba=_ANSWER)
+def test_a_side_wins_only_when_both_orders_say_so(ab, ba):
+    case = _case(ab, ba)
+    if case["judge_error"]:
+        assert case["winner"] is None and not case["position_inconsistent"]
+        return
+    assert case["verdict_ab"] in ("A", "B", "tie") and case["verdict_ba"] in ("A", "B", "tie")
+    if case["winner"] in ("A", "B"):
+        assert case["verdict_ab"] == case["verdict_ba"] == case["winner"]
+    assert case["position_inconsistent"] == (case["verdict_ab"] != case["verdict_ba"])
+    # the position of answer 1 maps to A in the first order and to B in the second
+    if ab and ab[0] in ('{"winner": "1"}', "winner: 1"):
+        assert case["verdict_ab"] == "A"
+    if ba and ba[0] == '{"winner": "1"}':
+        assert case["verdict_ba"] == "B"
+
+
+def test_one_deployment_judged_over_a_dataset_shows_its_table(ip):
+    ip.user_ns["cases"] = pd.DataFrame({"question": ["How do refunds work?"], "expected": ["Refunds take 5 days."]})
+    ip.user_ns["metric"] = Metric("Correctness", "Score it.", ["input", "actualOutput", "expectedOutput"])
+    ip.run_cell_magic("invoke", "summarizer --over cases --judge metric --judge-deployment judge-bot -o one",
+                      "{{question}}")
+    one = ip.user_ns["one"]
+    assert list(one.frames) == ["summarizer"] and one.summary is None and "Correctness per deployment" in repr(one)
