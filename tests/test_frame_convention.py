@@ -71,7 +71,36 @@ FRAMES = {
     "summarize": lambda: orqmagic.summarize(_run(3)),
     "send_scores": lambda: orqmagic.send_scores(_run(1).assign(score=[90, 10, 50])),
     "cache entries": lambda: (_run(1), response_cache().entries())[1],
+    "judge": lambda: _judged(_run(1)),
+    "judge trials": lambda: _judged(_run(3)),
+    "pairwise frame": lambda: _pairwise().frame,
+    "pairwise summary": lambda: _pairwise().summary.to_series(),
+    "pairwise summary table": lambda: _pairwise().summary.table(),
+    "Comparison.judge": lambda: orqmagic.compare(["support-bot", "summarizer"], "hi", display=False).judge(
+        _METRIC, expected="hello", judge="judge-bot", progress=False),
+    "judged comparison over a dataset": lambda: _scored().cases(),
+    "judged comparison table": lambda: _scored().table(),
 }
+_METRIC = orqmagic.Metric("Correctness", "Score it.", ["input", "actualOutput", "expectedOutput"])
+
+
+def _judged(frame):
+    return orqmagic.judge(frame.assign(input=frame["topic"], expected="billing refunds"), _METRIC, judge="judge-bot",
+                          trials=2, progress=False)
+
+
+def _pairwise():
+    a, b = (orqmagic.invoke_many(k, ROWS, prompt="{{topic}}", progress=False) for k in ("summarizer", "support-bot"))
+    return orqmagic.pairwise(_judged(a), _judged(b), criteria="Which is more complete?", judge="judge-bot",
+                             progress=False)
+
+
+def _scored():
+    from orqmagic.evaluation.dataset_judge import judge_over
+
+    cases = pd.DataFrame(ROWS).rename(columns={"topic": "question"}).assign(expected="billing")
+    return judge_over(["summarizer", "support-bot"], cases, prompt="{{question}}", metric=_METRIC, judge="judge-bot",
+                      progress=False)
 
 
 @pytest.mark.parametrize("name", list(FRAMES))

@@ -10,6 +10,7 @@ Nothing here calls a deployment itself.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,45 +41,56 @@ class ScoredComparison:
         return self.summary.sentence if self.summary else ""
 
     def table(self) -> pd.DataFrame:
-        """Per deployment (a column each): cases judged, judge errors, mean score with its 95% interval.
+        """Per deployment (the index): ``judged``, ``judge_errors``, ``score_mean`` with ``score_mean_ci95_low`` /
+        ``_high``, raw numbers (the HTML rounds them).
 
         The interval is a bootstrap one: it stays inside the scores seen, where a
         t interval of scores near the top of the scale would reach past it.
         """
         import pandas as pd
 
-        from ..render.numbers import formatted
         from .pairstats import paired_bootstrap
 
-        columns = {}
+        rows = {}
         for key, frame in self.frames.items():
             scores = frame["score"].dropna().tolist()
-            columns[key] = {"judged": f"{len(scores):,}", "judge_errors": f"{int(frame['judge_error'].notna().sum()):,}",
-                            "score_mean": formatted(paired_bootstrap(scores)) if scores else "—"}
-        table = pd.DataFrame(columns)
-        table.attrs["title"] = f"{self.metric} per deployment (score_mean: mean, 95% CI by bootstrap)"
+            mean, low, high = paired_bootstrap(scores) if scores else (math.nan,) * 3
+            rows[key] = {"judged": len(scores), "judge_errors": int(frame["judge_error"].notna().sum()),
+                         "score_mean": mean, "score_mean_ci95_low": low, "score_mean_ci95_high": high}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.attrs["title"] = f"{self.metric} per deployment"
         return table
 
     def cases(self) -> pd.DataFrame:
-        """One row per case: its input columns and each deployment's score."""
+        """One row per case: its input columns and each deployment's score (``score_<deployment>``)."""
         first = next(iter(self.frames.values()))
         inputs = [c for c in first.columns if c not in _OUTPUT_COLUMNS]
         out = first[inputs].copy()
         for key, frame in self.frames.items():
-            out[f"score {key}"] = frame["score"].to_numpy()
+            out["score_" + (re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_") or "deployment")] = \
+                frame["score"].to_numpy()
         return out
 
-    def __repr__(self) -> str:
+    def _shown(self) -> pd.DataFrame:
+        """The table as people read it: counts, and the mean with its interval in one cell."""
+        from ..render.numbers import formatted
+
         table = self.table()
+        shown = table[["judged", "judge_errors"]].astype(object)
+        shown["score_mean"] = [formatted((m, lo, hi)) for m, lo, hi in
+                               table[["score_mean", "score_mean_ci95_low", "score_mean_ci95_high"]].itertuples(
+                                   index=False, name=None)]
+        return shown
+
+    def __repr__(self) -> str:
         head = f"{self.sentence}\n\n" if self.sentence else ""
-        return f"{head}{table.attrs['title']}\n{table.to_string()}"
+        return f"{head}{self.metric} per deployment (score_mean: mean, 95% CI by bootstrap)\n{self._shown().to_string()}"
 
     def _repr_html_(self) -> str:
         import html
 
-        table = self.table()
-        scores = (f"<div class='orqmagic-summary'><div>{html.escape(table.attrs['title'])}</div>"
-                  f"{table.to_html(border=0, escape=True)}</div>")
+        scores = (f"<div class='orqmagic-summary'><div>{html.escape(self.metric)} per deployment "
+                  f"(score_mean: mean, 95% CI by bootstrap)</div>{self._shown().to_html(border=0, escape=True)}</div>")
         cases = self.cases()
         rows = cases.astype(object).where(cases.notna(), "—").to_html(border=0, escape=True, max_rows=40)
         head = self.summary._repr_html_() if self.summary else ""
