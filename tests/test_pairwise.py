@@ -86,6 +86,9 @@ def test_different_cases_are_refused_and_nothing_is_sent(sandbox, runs):
         orqmagic.pairwise(terse, thorough.iloc[::-1].reset_index(drop=True), judge="judge-bot", criteria=CRITERIA)
     with pytest.raises(ValidationError, match="a has 24 rows and b 23"):
         orqmagic.pairwise(terse, thorough.iloc[:-1], judge="judge-bot", criteria=CRITERIA)
+    tripled = pd.concat([terse.assign(trial=t) for t in (1, 2, 3)], ignore_index=True)
+    with pytest.raises(ValidationError, match="several trials of each case"):
+        orqmagic.pairwise(tripled, tripled, judge="judge-bot", criteria=CRITERIA)
     with pytest.raises(ValidationError, match="needs criteria"):
         orqmagic.pairwise(terse, thorough, judge="judge-bot")
     assert sandbox.requests()[mark:] == []

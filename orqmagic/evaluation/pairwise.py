@@ -151,6 +151,11 @@ def pairwise(
 
 def same_cases(first: pd.DataFrame, second: pd.DataFrame) -> None:
     """The two frames hold the same cases in the same order, or one line says where they part."""
+    for name, frame in (("a", first), ("b", second)):
+        if "trial" in frame and frame["trial"].nunique() > 1:
+            raise ValidationError(f"{name} holds several trials of each case, which are not independent cases: "
+                                  f"pass one answer per case (e.g. {name}[{name}['trial'] == 1]); nothing was sent",
+                                  field=name)
     if len(first) != len(second):
         raise ValidationError(f"a has {len(first)} rows and b {len(second)}: pairwise needs the same cases in the "
                               "same order; nothing was sent", field="b")
