@@ -37,7 +37,7 @@ from ..errors import (
 )
 from .redaction import BearerAuth, keyless_on_error, one_line, redact_body, server_message, unchained
 from .retry import RetryPolicy, parse_retry_after
-from .sse import DataClock
+from .sse import ACCEPT_ENCODING, MAX_EVENT, BadEncoding, DataClock, Oversized
 
 USER_AGENT = f"orqmagic/{__version__}"
 DEFAULT_TIMEOUT = 30.0
@@ -74,6 +74,7 @@ class BaseClient:
     """Configuration shared by the sync and async clients of one service."""
 
     service: ClassVar[str]
+    max_event: int = MAX_EVENT  # characters in one stream event; a larger one is a MalformedChunkError
 
     def __init__(
         self,
@@ -125,17 +126,18 @@ class BaseClient:
         )
         if stream:
             request.headers["Accept"] = "text/event-stream"
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # inflated a bounded piece at a time (see .sse)
         return request
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         if response.is_success:
             return
-        message, body = server_message(response, self.config.key)
+        message, body = server_message(response, self.config)
         raise error_for_status(
             response.status_code,
             message,
             service=self._title,
-            body=redact_body(body, self.config.key),
+            body=redact_body(body, self.config),
             retry_after=parse_retry_after(response.headers),
         )
 
@@ -144,9 +146,10 @@ class BaseClient:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise OrqMagicError(
-                f"{self._title} answered {response.status_code} with a body that is not JSON"
+                f"{self._title} answered {response.status_code} with a body that is not JSON "
+                "(or nested too deeply to read)"
             ) from None
 
     def _transport_error(self, exc: httpx.HTTPError) -> OrqMagicError:
@@ -158,20 +161,32 @@ class BaseClient:
                 f"{self._title} at {where} timed out {phase.get(type(exc).__name__, '')} "
                 f"(timeout {self.timeout:g} s, streams {self.stream_timeout:g} s)"
             )
-        reason = one_line(str(exc), self.config.key, 200) or type(exc).__name__
+        reason = one_line(str(exc), self.config, 200) or type(exc).__name__
         return TransportError(f"cannot reach {self._title} at {where}: {reason}")
 
     def _chunk(self, data: str, count: int) -> dict | None:
-        """Parse one SSE ``data`` field; ``None`` means ``[DONE]``."""
+        """Parse one SSE ``data`` field; ``None`` means ``[DONE]`` (and only that: ``data: null`` is malformed)."""
         if data == "[DONE]":
             return None
         try:
-            return json.loads(data)
-        except ValueError:
-            raise MalformedChunkError(
-                f"chunk {count + 1} of the {self._title} stream is not valid JSON; "
-                "the stream was abandoned there"
-            ) from None
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            chunk = data
+        if type(chunk) is dict:
+            return chunk
+        what = "not valid JSON" if chunk is data else f"JSON {type(chunk).__name__}, not an object"
+        raise MalformedChunkError(
+            f"chunk {count + 1} of the {self._title} stream is {what}; the stream was abandoned there"
+        )
+
+    def _unreadable(self, exc: Exception, count: int) -> MalformedChunkError:
+        """An event past the size limit, or a body whose encoding cannot be read."""
+        if isinstance(exc, Oversized):
+            return MalformedChunkError(
+                f"event {count + 1} of the {self._title} stream is larger than {self.max_event:,} characters "
+                "(the limit for one event); the stream was abandoned there"
+            )
+        return MalformedChunkError(f"the {self._title} stream cannot be read after {count} chunks: {exc}")
 
     def _broken_stream(self, exc: Exception, count: int) -> StreamInterrupted:
         if isinstance(exc, SSEError):
@@ -181,7 +196,7 @@ class BaseClient:
                 f"the {self._title} stream sent nothing for {self.stream_timeout:g} s "
                 f"after {count} chunks (stream timeout; keep-alive comments do not count)"
             )
-        reason = one_line(str(exc), self.config.key, 200) or type(exc).__name__
+        reason = one_line(str(exc), self.config, 200) or type(exc).__name__
         return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {reason}")
 
     def _ended_early(self, count: int) -> StreamInterrupted:
@@ -227,7 +242,7 @@ class SyncClient(BaseClient):
     def _events(self, call: Call) -> Iterator[dict]:
         """Yield parsed chunks until ``[DONE]``; close the response however iteration ends."""
         response = self._send(call, stream=True)
-        clock = DataClock(response, self.stream_timeout)
+        clock = DataClock(response, self.stream_timeout, self.max_event)
         count = 0
         error: StreamInterrupted | None = None
         try:
@@ -242,6 +257,8 @@ class SyncClient(BaseClient):
                 yield chunk
         except (httpx.HTTPError, SSEError) as exc:
             error = self._broken_stream(exc, count)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable(exc, count)
         finally:
             response.close()
         raise unchained(error or self._ended_early(count))
@@ -283,7 +300,7 @@ class AsyncClient(BaseClient):
 
     async def _events(self, call: Call) -> AsyncIterator[dict]:
         response = await self._send(call, stream=True)
-        clock = DataClock(response, self.stream_timeout)
+        clock = DataClock(response, self.stream_timeout, self.max_event)
         count = 0
         error: StreamInterrupted | None = None
         try:
@@ -298,6 +315,8 @@ class AsyncClient(BaseClient):
                 yield chunk
         except (httpx.HTTPError, SSEError) as exc:
             error = self._broken_stream(exc, count)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable(exc, count)
         finally:
             await response.aclose()
         raise unchained(error or self._ended_early(count))

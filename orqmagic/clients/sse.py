@@ -1,26 +1,91 @@
-"""Reading an event stream: the response as :class:`httpx_sse.EventSource` sees it, with a clock on data events."""
+"""Reading an event stream: the response as :class:`httpx_sse.EventSource` sees it, bounded in time and size.
+
+Two things a server can do to a reader, and what stops each here:
+
+* keep a stream open with keep-alive comments and no data: a clock on *data
+  events* (httpx's read timeout restarts with every byte);
+* send one endless line or event, or a few kilobytes of gzip that inflate to
+  hundreds of megabytes: every piece of text is counted since the last blank
+  line (the end of an event, so this bounds lines too), and compressed bytes
+  are inflated a bounded piece at a time, so no more than ``limit`` characters
+  plus one piece are ever held.
+
+SSE is UTF-8 by definition, whatever charset a server names.
+"""
 
 from __future__ import annotations
 
+import codecs
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
+MAX_EVENT = 8 * 1024 * 1024  # characters in one event (every line of it), the largest a stream may send
+PIECE = 64 * 1024  # bytes: the most a compressed read is inflated to at a time
+ACCEPT_ENCODING = "gzip, deflate"  # what a stream request accepts: the encodings inflated here, piece by piece
+_BOUNDARIES = ("\n\n", "\r\r", "\n\r")  # two line ends in a row: a blank line, whichever ends a server uses
+
+
+class Oversized(Exception):
+    """An event grew past the limit (turned into a MalformedChunkError by the client, which knows the count)."""
+
+
+class BadEncoding(Exception):
+    """The body's content encoding is not one a stream may use, or its compressed bytes are corrupt."""
+
+
+class _Inflater:
+    """gzip or deflate, inflated at most :data:`PIECE` bytes at a time (zlib's ``max_length``)."""
+
+    def __init__(self, encoding: str) -> None:
+        self._raw_fallback = encoding == "deflate"  # some servers send raw deflate without the zlib header
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._zlib.decompress(data, PIECE)
+            except zlib.error as exc:
+                if not self._raw_fallback:
+                    raise BadEncoding(f"its compressed bytes are corrupt ({exc})") from None
+                self._raw_fallback = False
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            self._raw_fallback = False
+            if out:
+                yield out
+            data = self._zlib.unconsumed_tail
+            if not data and len(out) < PIECE:
+                return
+
+
+def _inflater(headers: httpx.Headers) -> _Inflater | None:
+    codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise BadEncoding(f"it came encoded as {', '.join(codings)!r}; a stream may use gzip or deflate")
+    return _Inflater(codings[0])
+
 
 class DataClock:
-    """The response as EventSource sees it, timing silence in *data events*.
+    """The response as EventSource sees it: text timed by data events and bounded in size.
 
-    httpx's read timeout restarts with every byte, so a server that sends only
-    keep-alive comments would hold a stream open for ever. Every piece of text
-    passes through here, and a stream that went ``silence`` seconds without a
-    data event is abandoned as a timeout, comments or not.
+    A stream that went ``silence`` seconds without a data event is abandoned as a
+    timeout, keep-alive comments or not; one whose current event passes ``limit``
+    characters raises :class:`Oversized`.
     """
 
-    def __init__(self, response: httpx.Response, silence: float) -> None:
+    def __init__(self, response: httpx.Response, silence: float, limit: int = MAX_EVENT) -> None:
         self._response = response
         self._silence = silence
+        self._limit = limit
         self._last = time.monotonic()
+        self._pending = 0  # characters since the last blank line
+        self._end = ""  # the last character seen, for a blank line split across two reads
         self.headers = response.headers
 
     def data(self) -> None:
@@ -30,12 +95,42 @@ class DataClock:
         if time.monotonic() - self._last > self._silence:
             raise httpx.ReadTimeout("only keep-alive comments, no data events")
 
+    def _count(self, text: str) -> None:
+        end = max(text.rfind("\n\n"), text.rfind("\r\r"), text.rfind("\n\r"))
+        if end >= 0:
+            self._pending = len(text) - end - 2
+        elif self._end + text[0] in _BOUNDARIES:
+            self._pending = len(text) - 1
+        else:
+            self._pending += len(text)
+        self._end = text[-1]
+        if self._pending > self._limit:
+            raise Oversized(self._pending)
+
     def iter_text(self) -> Iterator[str]:
-        for text in self._response.iter_text():
+        inflater = _inflater(self._response.headers)
+        decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        for data in self._response.iter_raw():
+            for piece in inflater.pieces(data) if inflater is not None else (data,):
+                text = decode(piece)
+                if text:
+                    self._count(text)
+                    yield text
             self._check()
-            yield text
+        tail = decode(b"", True)
+        if tail:
+            yield tail
 
     async def aiter_text(self) -> AsyncIterator[str]:
-        async for text in self._response.aiter_text():
+        inflater = _inflater(self._response.headers)
+        decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        async for data in self._response.aiter_raw():
+            for piece in inflater.pieces(data) if inflater is not None else (data,):
+                text = decode(piece)
+                if text:
+                    self._count(text)
+                    yield text
             self._check()
-            yield text
+        tail = decode(b"", True)
+        if tail:
+            yield tail
