@@ -96,12 +96,15 @@ class StreamAccumulator:
     def add(self, chunk: dict[str, Any]) -> str:
         """Fold one chunk in and return the text it added (``""`` if none).
 
-        A chunk of the wrong shape raises :class:`MalformedChunkError`; the text
-        so far stays (``chunks`` counts only the chunks folded in whole).
+        A chunk of the wrong shape raises :class:`MalformedChunkError` and adds
+        no text: the text so far stays as it was (``chunks`` counts only the
+        chunks folded in whole).
         """
+        text, reasoning = len(self._text), len(self._reasoning)
         try:
             return self._add(chunk)
         except _Wrong as exc:
+            del self._text[text:], self._reasoning[reasoning:]
             raise MalformedChunkError(
                 f"chunk {self.chunks + 1} of the stream has the wrong shape ({_what(chunk, exc)}); "
                 "the stream was abandoned there, the text so far kept"

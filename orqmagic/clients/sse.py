@@ -8,7 +8,8 @@ Two things a server can do to a reader, and what stops each here:
   hundreds of megabytes: every piece of text is counted since the last blank
   line (the end of an event, so this bounds lines too), and compressed bytes
   are inflated a bounded piece at a time, so no more than ``limit`` characters
-  plus one piece are ever held.
+  plus one piece are ever held. The whole events before the oversized one are
+  still delivered, so no text that arrived whole is lost.
 
 SSE is UTF-8 by definition, whatever charset a server names.
 """
@@ -16,6 +17,7 @@ SSE is UTF-8 by definition, whatever charset a server names.
 from __future__ import annotations
 
 import codecs
+import re
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +28,7 @@ MAX_EVENT = 8 * 1024 * 1024  # characters in one event (every line of it), the l
 PIECE = 64 * 1024  # bytes: the most a compressed read is inflated to at a time
 ACCEPT_ENCODING = "gzip, deflate"  # what a stream request accepts: the encodings inflated here, piece by piece
 _BOUNDARIES = ("\n\n", "\r\r", "\n\r")  # two line ends in a row: a blank line, whichever ends a server uses
+_BLANK = re.compile("\n\n|\r\r|\n\r")
 
 
 class Oversized(Exception):
@@ -95,17 +98,34 @@ class DataClock:
         if time.monotonic() - self._last > self._silence:
             raise httpx.ReadTimeout("only keep-alive comments, no data events")
 
-    def _count(self, text: str) -> None:
-        end = max(text.rfind("\n\n"), text.rfind("\r\r"), text.rfind("\n\r"))
-        if end >= 0:
-            self._pending = len(text) - end - 2
-        elif self._end + text[0] in _BOUNDARIES:
-            self._pending = len(text) - 1
-        else:
-            self._pending += len(text)
-        self._end = text[-1]
-        if self._pending > self._limit:
-            raise Oversized(self._pending)
+    def _count(self, text: str) -> int | None:
+        """Count ``text`` into the current event: ``None`` if all is well, else where the oversized event starts.
+
+        The fast path (nothing in ``text`` could pass the limit) looks only at
+        the last blank line; the slow one walks every blank line in ``text``.
+        """
+        size = len(text)
+        if self._pending + size <= self._limit:
+            end = max(text.rfind("\n\n"), text.rfind("\r\r"), text.rfind("\n\r"))
+            if end >= 0:
+                self._pending = size - end - 2
+            elif self._end + text[0] in _BOUNDARIES:
+                self._pending = size - 1
+            else:
+                self._pending += size
+            self._end = text[-1]
+            return None
+        pending, start = self._pending, 0
+        if self._end + text[0] in _BOUNDARIES:
+            pending, start = 0, 1
+        for blank in _BLANK.finditer(text, start):
+            if pending + blank.start() - start > self._limit:
+                return start
+            pending, start = 0, blank.end()
+        if pending + size - start > self._limit:
+            return start
+        self._pending, self._end = pending + size - start, text[-1]
+        return None
 
     def iter_text(self) -> Iterator[str]:
         inflater = _inflater(self._response.headers)
@@ -114,7 +134,11 @@ class DataClock:
             for piece in inflater.pieces(data) if inflater is not None else (data,):
                 text = decode(piece)
                 if text:
-                    self._count(text)
+                    whole = self._count(text)
+                    if whole is not None:
+                        if whole:
+                            yield text[:whole]  # the whole events before the oversized one still go out
+                        raise Oversized()
                     yield text
             self._check()
         tail = decode(b"", True)
@@ -128,7 +152,11 @@ class DataClock:
             for piece in inflater.pieces(data) if inflater is not None else (data,):
                 text = decode(piece)
                 if text:
-                    self._count(text)
+                    whole = self._count(text)
+                    if whole is not None:
+                        if whole:
+                            yield text[:whole]  # the whole events before the oversized one still go out
+                        raise Oversized()
                     yield text
             self._check()
         tail = decode(b"", True)
