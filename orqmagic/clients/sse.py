@@ -112,7 +112,7 @@ class DataClock:
             elif self._end + text[0] in _BOUNDARIES:
                 self._pending = size - 1
             else:
-                self._pending += size
+                self._pending += size - (text[-1] in "\r\n")  # perhaps half of the blank line ending the event
             self._end = text[-1]
             return None
         pending, start = self._pending, 0
@@ -122,9 +122,10 @@ class DataClock:
             if pending + blank.start() - start > self._limit:
                 return start
             pending, start = 0, blank.end()
-        if pending + size - start > self._limit:
+        rest = size - start - (text[-1] in "\r\n")  # a line end may be half of the blank line that ends the event
+        if pending + rest > self._limit:
             return start
-        self._pending, self._end = pending + size - start, text[-1]
+        self._pending, self._end = pending + rest, text[-1]
         return None
 
     def iter_text(self) -> Iterator[str]:
