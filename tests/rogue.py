@@ -12,7 +12,7 @@ import itertools
 import socket
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -43,7 +43,7 @@ class Rogue:
     """Serves scripted replies under ``/r/<token>``; ``received`` lists every request that arrived, in order."""
 
     def __init__(self) -> None:
-        self._replies: dict[str, Reply] = {}
+        self._replies: dict[str, Reply | Callable[[str], Reply]] = {}
         self._tokens = itertools.count(1)
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -60,8 +60,8 @@ class Rogue:
         self._thread = threading.Thread(target=self._server.serve_forever, name="rogue-server", daemon=True)
         self._thread.start()
 
-    def url(self, reply: Reply) -> str:
-        """A base URL whose every request gets ``reply``."""
+    def url(self, reply: Reply | Callable[[str], Reply]) -> str:
+        """A base URL whose every request gets ``reply`` (or what ``reply(target)`` makes of the request target)."""
         token = str(next(self._tokens))
         with self._lock:
             self._replies[token] = reply
@@ -81,6 +81,8 @@ class Rogue:
         with self._lock:
             self.received.append(Received(method, target))
             reply = self._replies.get(target.split("/")[2] if target.startswith("/r/") else "", Reply(status=404))
+        if callable(reply):
+            reply = reply(target)
         try:
             connection.sendall(reply.head())
             for piece in reply.pieces:
