@@ -293,13 +293,17 @@ def resolve(
         del env_key, api_key
         raise ConfigurationError(f"{svc.key_env}: {exc}") from None
 
-    if base_url:
-        return _remote(svc, _check_url(base_url, "base_url"), key)
-    if sandbox_mode_active():
-        return _sandbox_config(svc)
     env_url = os.environ.get(svc.url_env, "").strip()
-    if env_url:
-        return _remote(svc, _check_url(env_url, svc.url_env), key)
+    try:
+        if base_url:
+            return _remote(svc, _check_url(base_url, "base_url"), key)
+        if sandbox_mode_active():
+            return _sandbox_config(svc)
+        if env_url:
+            return _remote(svc, _check_url(env_url, svc.url_env), key)
+    except ConfigurationError:
+        api_key = base_url = env_key = env_url = None  # a verbose traceback shows this frame's locals
+        raise
     if key is not None or _env_flag("ORQMAGIC_SANDBOX") is False:
         return ServiceConfig(svc, svc.default_url, key, sandbox=False)
     return _sandbox_config(svc)

@@ -8,6 +8,7 @@ script a reply, get a base URL that serves it, and count what arrived.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import socketserver
@@ -37,13 +38,14 @@ class Reply:
 class Received:
     method: str
     target: str
+    headers: dict[str, str]
 
 
 class Rogue:
     """Serves scripted replies under ``/r/<token>``; ``received`` lists every request that arrived, in order."""
 
     def __init__(self) -> None:
-        self._replies: dict[str, Reply | Callable[[str], Reply]] = {}
+        self._replies: dict[str, Reply | Callable[[Received], Reply]] = {}
         self._tokens = itertools.count(1)
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -60,8 +62,8 @@ class Rogue:
         self._thread = threading.Thread(target=self._server.serve_forever, name="rogue-server", daemon=True)
         self._thread.start()
 
-    def url(self, reply: Reply | Callable[[str], Reply]) -> str:
-        """A base URL whose every request gets ``reply`` (or what ``reply(target)`` makes of the request target)."""
+    def url(self, reply: Reply | Callable[[Received], Reply]) -> str:
+        """A base URL whose every request gets ``reply`` (or what ``reply(received)`` makes of the request)."""
         token = str(next(self._tokens))
         with self._lock:
             self._replies[token] = reply
@@ -76,13 +78,14 @@ class Rogue:
             head += line
         request_line, *header_lines = head.decode("latin-1").split("\r\n")
         method, target, _ = request_line.split(" ", 2)
-        length = next((int(h.split(":", 1)[1]) for h in header_lines if h.lower().startswith("content-length:")), 0)
-        rfile.read(length)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
+        rfile.read(int(headers.get("content-length", 0)))
+        received = Received(method, target, headers)
         with self._lock:
-            self.received.append(Received(method, target))
+            self.received.append(received)
             reply = self._replies.get(target.split("/")[2] if target.startswith("/r/") else "", Reply(status=404))
         if callable(reply):
-            reply = reply(target)
+            reply = reply(received)
         try:
             connection.sendall(reply.head())
             for piece in reply.pieces:
@@ -90,10 +93,8 @@ class Rogue:
         except OSError:
             pass  # the client gave up first (it found the stream malformed): that is allowed
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
     def close(self) -> None:
         self._server.shutdown()

@@ -31,8 +31,8 @@ def endless(fresh_cursors: bool):
     """Deployments pages that never end: each page's cursor new, or the same page over and over."""
     counter = itertools.count()
 
-    def reply(target: str) -> Reply:
-        if target.split("?")[0].endswith(("/invoke", "/stream")):
+    def reply(received) -> Reply:
+        if received.target.split("?")[0].endswith(("/invoke", "/stream")):
             return json_reply({"message": "deployment not found"}, status=404)
         n = next(counter) if fresh_cursors else 0
         return json_reply({"object": "list", "has_more": True,

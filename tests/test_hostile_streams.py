@@ -126,7 +126,7 @@ def test_chunks_of_any_shape(rogue, parts, place, value, then_done):
 def test_named_wrong_shapes_are_one_malformed_chunk_line_with_the_text_kept(rogue, data):
     pieces = [event(chunk("kept ")), event(chunk("text")), f"data: {data}\n\n".encode(),
               event(chunk("", final=True)), b"data: [DONE]\n\n"]
-    kind, error, text = answer(rogue, Reply(pieces))
+    kind, error, _ = answer(rogue, Reply(pieces))
     assert kind == "error" and isinstance(error, MalformedChunkError), (kind, error)
     assert error.partial.text == "kept text" and not error.partial.complete
     assert re.search(r"(chunk|event) 3 ", str(error)) and "\n" not in str(error)
@@ -148,7 +148,7 @@ def test_a_stream_cut_anywhere_keeps_every_whole_event(rogue, parts, data):
     cut = data.draw(st.integers(0, len(wire) - 1))
     whole = 0
     kept = []
-    for piece, part in zip(events, [*parts, "", ""]):
+    for piece, part in zip(events, [*parts, "", ""], strict=True):
         whole += len(piece)
         if whole <= cut:
             kept.append(part)
@@ -189,7 +189,7 @@ def test_compressed_streams_split_anywhere_give_the_same_answer(rogue, parts, en
     body = {"gzip": gzip.compress, "x-gzip": gzip.compress, "deflate": zlib.compress,
             "raw-deflate": lambda b: zlib.compress(b)[2:-4]}[encoding](wire)
     cuts = sorted(set(data.draw(st.lists(st.integers(1, len(body) - 1), max_size=6))))
-    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
+    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
     header = "deflate" if encoding == "raw-deflate" else encoding
     outcome = answer(rogue, Reply(pieces, headers={"content-type": "text/event-stream", "content-encoding": header}))
     assert outcome[0] == "complete" and outcome[2] == "".join(parts)

@@ -92,10 +92,15 @@ class BaseClient:
             kind = type(api_key).__name__
             del api_key
             raise ConfigurationError(f"api_key must be a str, got {kind} (the key is not shown)")
-        for name, value in (("timeout", timeout), ("stream_timeout", stream_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86_400:
-                raise ValidationError(f"{name} must be a number of seconds above 0 (at most a day), got {value!r}", field=name)
-        self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
+        try:
+            for name, value in (("timeout", timeout), ("stream_timeout", stream_timeout)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86_400:
+                    raise ValidationError(f"{name} must be a number of seconds above 0 (at most a day), got {value!r}",
+                                          field=name)
+            self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
+        except OrqMagicError:
+            api_key = base_url = None  # the key and the URL's credentials stay out of a verbose traceback's locals
+            raise
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.stream_timeout = stream_timeout
@@ -133,13 +138,15 @@ class BaseClient:
         if response.is_success:
             return
         message, body = server_message(response, self.config)
-        raise error_for_status(
+        error = error_for_status(
             response.status_code,
             message,
             service=self._title,
             body=redact_body(body, self.config),
             retry_after=parse_retry_after(response.headers),
         )
+        del body  # as the server sent it, perhaps echoing a secret: not in a verbose traceback's locals
+        raise error
 
     def _decode(self, response: httpx.Response) -> Any:
         if not response.content:
@@ -209,7 +216,11 @@ class SyncClient(BaseClient):
     """Blocking I/O over one pooled :class:`httpx.Client`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**keyless_on_error(kwargs))
+        try:
+            super().__init__(**keyless_on_error(kwargs))
+        except OrqMagicError:
+            kwargs.clear()  # its api_key and base_url: out of a verbose traceback's locals
+            raise
         self._http = httpx.Client(**self._client_kwargs)
 
     def close(self) -> None:
@@ -268,7 +279,11 @@ class AsyncClient(BaseClient):
     """Non-blocking I/O over one pooled :class:`httpx.AsyncClient`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**keyless_on_error(kwargs))
+        try:
+            super().__init__(**keyless_on_error(kwargs))
+        except OrqMagicError:
+            kwargs.clear()
+            raise
         self._http = httpx.AsyncClient(**self._client_kwargs)
 
     async def aclose(self) -> None:

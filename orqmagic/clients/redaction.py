@@ -9,8 +9,9 @@ could leak (a client-wide header dict or URL, an echoing server, a traceback's
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -18,7 +19,7 @@ import httpx
 from ..config import Secret, ServiceConfig, safe_url
 from ..errors import ConfigurationError
 
-Secrets = Union[Secret, ServiceConfig, None]
+Secrets = Secret | ServiceConfig | None
 MASK = "********"
 
 
@@ -33,6 +34,8 @@ class BearerAuth(httpx.Auth):
         self._key: Secret | None = config.key
         self._query: Secret | None = config.query
         self._service = config.service
+        if config.query is not None:
+            _quiet_httpx_log()
 
     def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
         if self._key is None:
@@ -67,6 +70,21 @@ def server_message(response: httpx.Response, key: Secrets = None) -> tuple[str, 
     if not message:
         message = redact(response.text, key).strip() or response.reason_phrase or "error"
     return one_line(str(message), key, 300), body
+
+
+class _NoQueryInLog(logging.Filter):
+    """httpx logs each request's URL (``HTTP Request: POST https://...?api_key=...``): shown here without its query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) > 1 and str(record.msg).startswith("HTTP Request"):
+            record.args = (record.args[0], safe_url(str(record.args[1])), *record.args[2:])
+        return True
+
+
+def _quiet_httpx_log() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _NoQueryInLog) for f in logger.filters):
+        logger.addFilter(_NoQueryInLog())
 
 
 def _joined(ours: str, theirs: bytes) -> bytes:
@@ -105,17 +123,33 @@ def one_line(text: str, secrets: Secrets, limit: int) -> str:
 
 
 def redact_body(body: Any, secrets: Secrets) -> Any:
-    """The same for a decoded error body (kept on the exception for debugging); a body redaction broke stays text."""
+    """The same for a decoded error body (kept on the exception for debugging): every string in it, keys too.
+
+    Walking the decoded strings (rather than redacting the body re-encoded as
+    JSON) also catches a secret the server escaped itself, such as a key echoed
+    as a JSON string inside its message.
+    """
     if body is None or secrets is None:
         return body
-    encoded = json.dumps(body)
-    cleaned = redact(encoded, secrets)
-    if cleaned == encoded:
-        return body
+    spellings = forms(secrets)
     try:
-        return json.loads(cleaned)
-    except ValueError:
-        return cleaned
+        return _scrub(body, spellings)
+    except RecursionError:
+        return None  # nested too deeply to walk: not kept at all
+
+
+def _scrub(value: Any, spellings: list[str]) -> Any:
+    if isinstance(value, str):
+        for form in spellings:
+            if form in value:
+                value = value.replace(form, MASK)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(k, spellings): _scrub(v, spellings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, spellings) for v in value]
+    return value
+
 
 def unchained(error: BaseException) -> BaseException:
     """Our error without links to the httpx exception (whose request still carries the Authorization header)."""
