@@ -156,8 +156,14 @@ def split_url(url: str) -> SplitURL:
 
 
 def safe_url(url: str) -> str:
-    """``url`` less any credentials (userinfo, query, fragment): the form to show, store or key a cache by."""
-    return split_url(url).shown
+    """``url`` less any credentials (userinfo, query, fragment): the form to show, store or key a cache by.
+
+    A URL that cannot be read at all (``http://[::1``) comes back as a placeholder, never as itself.
+    """
+    try:
+        return split_url(url).shown
+    except ValueError:
+        return "(a URL that cannot be read)"
 
 
 @dataclass(frozen=True)
@@ -252,15 +258,33 @@ def _env_flag(name: str) -> bool | None:
 
 
 def _check_url(url: str, origin: str) -> SplitURL:
-    """The URL split into what may be shown and its credentials; a refusal shows no credential either."""
+    """The URL split into what may be shown and its credentials; a refusal shows no credential either.
+
+    Each refusal blanks this frame's locals first: a verbose traceback shows them.
+    """
+    from urllib.parse import urlsplit
+
     if not isinstance(url, str):
         raise ConfigurationError(f"{origin} must be a str, got {type(url).__name__}")
-    split = split_url(url.strip())
-    if not url.strip().startswith(("http://", "https://")):
-        shown = split.shown if "://" in url else url.strip()
-        shown = "a value not shown here (it may hold a credential)" if any(c in shown for c in "@?#") else repr(shown)
-        del url, split
+    url = url.strip()
+    if not url.startswith(("http://", "https://")):
+        shown, safe = "a value not shown here (it may hold a credential)", safe_url(url)
+        if "://" in url and not any(c in safe for c in "@?#()"):
+            shown = repr(safe)
+        elif not any(c in url for c in ":@?#"):
+            shown = repr(url)
+        url = safe = ""
         raise ConfigurationError(f"{origin} must start with http:// or https://, got {shown}")
+    try:
+        split = split_url(url)
+        parts = urlsplit(split.shown)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a bracketed host that is no IP address, a port that is no number
+        url = ""
+        raise ConfigurationError(f"{origin} is not a URL that can be read (not shown: it may hold a credential)") from None
+    if not parts.hostname or not port_ok:
+        url = ""
+        raise ConfigurationError(f"{origin} needs a host (and a port from 1 to 65535), got {split.shown!r}")
     return SplitURL(split.shown.rstrip("/"), split.query, split.hidden)
 
 

@@ -266,3 +266,18 @@ def test_the_async_client_keeps_the_same_invariant(rogue):
                           headers={"content-type": "text/event-stream", "content-encoding": "gzip"})
         text, error = asyncio.run(read(rogue.url(reply), LIMIT))
         assert text == "a" and isinstance(error, MalformedChunkError), (name, error)
+
+
+@pytest.mark.parametrize("first", [1, 2, 3])
+@pytest.mark.parametrize("header", [True, False], ids=["zlib", "raw"])
+def test_deflate_whose_first_read_is_a_byte_or_two(first, header):
+    """"deflate" with or without its zlib header, when the first read is too short to tell which (found by hypothesis).
+
+    Driven directly: on the wire, TCP may merge the two reads.
+    """
+    from orqmagic.clients.sse import _Inflater
+
+    wire = b"".join(event(chunk(f"piece {i} ")) for i in range(50))
+    body = zlib.compress(wire) if header else zlib.compress(wire)[2:-4]
+    inflater = _Inflater("deflate")
+    assert b"".join(p for read in (body[:first], body[first:]) for p in inflater.pieces(read)) == wire

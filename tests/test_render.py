@@ -1,7 +1,6 @@
 """Rendering: partial Markdown stays readable, footers, tails, and the live view's throttle."""
 
 import IPython.display
-import pytest
 
 from orqmagic.clients.accumulator import StreamAccumulator
 from orqmagic.render.live import TAIL_CHARS, NotebookView, final_bundle

@@ -20,6 +20,8 @@ import httpx
 import nbformat
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nbclient import NotebookClient
 
 import orqmagic
@@ -263,3 +265,27 @@ def test_a_saved_notebook_shows_no_canary(planted, tmp_path):
     text = saved.read_text()
     assert "TransportError" in text and "127.0.0.1:9" in text
     assert_clean("saved notebook", text)
+
+
+SCHEMES = ["http://", "https://", "ftp://", "", "http:/"]
+HOSTS = ["h.test", "[::1", "[::1]", "h:99999", "h:abc", "h test", "127.0.0.1:0", "", "h\x00", "é.test", "h%zz"]
+USERINFO = ["", f"u:{PASSWORD}@", f"{PASSWORD}@", f"u:p@ss:{PASSWORD}@", f":{PASSWORD}@"]
+TAILS_OF_URL = ["", "/p", f"/p?k={QUERY}", f"?{QUERY}", f"#{FRAGMENT}", f"/p?k={QUERY}#{FRAGMENT}", f"?k={QUERY}&k2=%zz"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SCHEMES), st.sampled_from(USERINFO), st.sampled_from(HOSTS), st.sampled_from(TAILS_OF_URL),
+       st.text(max_size=4))
+def test_any_base_url_is_a_client_or_one_configuration_line_without_its_credentials(scheme, userinfo, host, tail, junk):
+    """Before: a bad host or port raised httpx's raw InvalidURL or urllib's ValueError (from the constructor's frames)."""
+    url = scheme + userinfo + host + tail + junk
+    try:
+        client = OrqClient(base_url=url, api_key=KEY)
+    except orqmagic.ConfigurationError as exc:
+        text = str(exc) + verbose(exc)
+        assert "\n" not in str(exc)
+    else:
+        text = repr(client) + repr(client.config) + client.config.base_url
+        client.close()
+    found = [name for name, tail_ in TAILS.items() if tail_ in text]
+    assert not found, f"{url!r} shows the {found}"

@@ -115,6 +115,14 @@ class BaseClient:
         if transport is not None:
             self._client_kwargs["transport"] = transport
 
+    def _open(self, kind: type) -> Any:
+        """The pooled httpx client; a base URL httpx cannot use (a bad host or port) is one ConfigurationError."""
+        try:
+            return kind(**self._client_kwargs)
+        except (httpx.InvalidURL, ValueError) as exc:
+            reason = one_line(str(exc), self.config, 120)
+        raise ConfigurationError(f"{self._title} base URL {self.config.base_url!r} cannot be used: {reason}")
+
     def __repr__(self) -> str:
         if getattr(self, "config", None) is None:  # shown in a traceback of a failed __init__
             return f"{type(self).__name__}(not configured)"
@@ -218,10 +226,10 @@ class SyncClient(BaseClient):
     def __init__(self, **kwargs: Any) -> None:
         try:
             super().__init__(**keyless_on_error(kwargs))
+            self._http = self._open(httpx.Client)
         except OrqMagicError:
             kwargs.clear()  # its api_key and base_url: out of a verbose traceback's locals
             raise
-        self._http = httpx.Client(**self._client_kwargs)
 
     def close(self) -> None:
         self._http.close()
@@ -281,10 +289,10 @@ class AsyncClient(BaseClient):
     def __init__(self, **kwargs: Any) -> None:
         try:
             super().__init__(**keyless_on_error(kwargs))
+            self._http = self._open(httpx.AsyncClient)
         except OrqMagicError:
             kwargs.clear()
             raise
-        self._http = httpx.AsyncClient(**self._client_kwargs)
 
     async def aclose(self) -> None:
         await self._http.aclose()

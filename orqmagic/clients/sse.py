@@ -40,13 +40,20 @@ class BadEncoding(Exception):
 
 
 class _Inflater:
-    """gzip or deflate, inflated at most :data:`PIECE` bytes at a time (zlib's ``max_length``)."""
+    """gzip or deflate, inflated at most :data:`PIECE` bytes at a time (zlib's ``max_length``).
+
+    "deflate" may come with the zlib header or raw (servers differ): until the
+    first output, the bytes so far are kept so that a raw stream can start over.
+    """
 
     def __init__(self, encoding: str) -> None:
-        self._raw_fallback = encoding == "deflate"  # some servers send raw deflate without the zlib header
+        self._raw_fallback = encoding == "deflate"
+        self._start = b""  # the bytes before the first output, while the raw fallback is still open
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
 
     def pieces(self, data: bytes) -> Iterator[bytes]:
+        if self._raw_fallback:
+            self._start += data
         while True:
             try:
                 out = self._zlib.decompress(data, PIECE)
@@ -55,8 +62,10 @@ class _Inflater:
                     raise BadEncoding(f"its compressed bytes are corrupt ({exc})") from None
                 self._raw_fallback = False
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                data, self._start = self._start, b""
                 continue
-            self._raw_fallback = False
+            if out or len(self._start) > PIECE:
+                self._raw_fallback, self._start = False, b""
             if out:
                 yield out
             data = self._zlib.unconsumed_tail

@@ -46,9 +46,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def _expire(self) -> None:
         self._head_timer = None
-        if self.conn.their_state in (h11.IDLE, h11.DONE) and (self.cycle is None or self.cycle.response_complete):
-            if not self.transport.is_closing():
-                self.transport.close()
+        waiting = self.conn.their_state in (h11.IDLE, h11.DONE) and (self.cycle is None or self.cycle.response_complete)
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
 
 
 def server_config(app: Any, *, head_timeout: float = HEAD_TIMEOUT, **options: Any) -> uvicorn.Config:
