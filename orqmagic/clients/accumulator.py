@@ -98,46 +98,42 @@ class StreamAccumulator:
 
         A chunk of the wrong shape raises :class:`MalformedChunkError` and adds
         no text: the text so far stays as it was (``chunks`` counts only the
-        chunks folded in whole).
+        chunks folded in whole). The text is appended last, once the chunk has
+        passed every check.
         """
-        text, reasoning = len(self._text), len(self._reasoning)
+        added = ""
         try:
-            return self._add(chunk)
+            if self.id is None:
+                self._identity(chunk)
+            final = chunk.get("is_final") is True
+            choices = chunk.get("choices")
+            if choices:
+                choice = choices[0] if type(choices) is list else _wrong("choices", choices, "a list")
+                if type(choice) is not dict:
+                    _wrong("choices[0]", choice, "an object")
+                message = choice.get("message")
+                if message:
+                    if type(message) is not dict:
+                        _wrong("message", message, "an object")
+                    content = message.get("content")
+                    if content:
+                        if type(content) is not str:
+                            _wrong("content", content, "text")
+                        added = _merge_final(self.text, content) if final else content
+                    if message.get("type") != "content" or "reasoning" in message:
+                        self._rarer_parts(message, final)
+                reason = choice.get("finish_reason")
+                if reason:
+                    self.finish_reason = reason if type(reason) is str else _wrong("finish_reason", reason, "text")
+            if final:
+                self._finish(chunk)
         except _Wrong as exc:
-            del self._text[text:], self._reasoning[reasoning:]
             raise MalformedChunkError(
                 f"chunk {self.chunks + 1} of the stream has the wrong shape ({_what(chunk, exc)}); "
                 "the stream was abandoned there, the text so far kept"
             ) from None
-
-    def _add(self, chunk: dict[str, Any]) -> str:
-        if self.id is None:
-            self._identity(chunk)
-        final = chunk.get("is_final") is True
-        added = ""
-        choices = chunk.get("choices")
-        if choices:
-            choice = choices[0] if type(choices) is list else _wrong("choices", choices, "a list")
-            if type(choice) is not dict:
-                _wrong("choices[0]", choice, "an object")
-            message = choice.get("message")
-            if message:
-                if type(message) is not dict:
-                    _wrong("message", message, "an object")
-                content = message.get("content")
-                if content:
-                    if type(content) is not str:
-                        _wrong("content", content, "text")
-                    added = _merge_final(self.text, content) if final else content
-                    if added:
-                        self._text.append(added)
-                if message.get("type") != "content" or "reasoning" in message:
-                    self._rarer_parts(message, final)
-            reason = choice.get("finish_reason")
-            if reason:
-                self.finish_reason = reason if type(reason) is str else _wrong("finish_reason", reason, "text")
-        if final:
-            self._finish(chunk)
+        if added:
+            self._text.append(added)
         self.chunks += 1
         return added
 
@@ -152,6 +148,14 @@ class StreamAccumulator:
         self._telemetry(chunk)
 
     def _rarer_parts(self, message: dict[str, Any], final: bool) -> None:
+        reasoning_so_far = len(self._reasoning)
+        try:
+            self._reasoning_tools_images(message, final)
+        except _Wrong:
+            del self._reasoning[reasoning_so_far:]  # a rejected chunk adds no reasoning either
+            raise
+
+    def _reasoning_tools_images(self, message: dict[str, Any], final: bool) -> None:
         reasoning = message.get("reasoning")
         if reasoning:
             if type(reasoning) is not str:

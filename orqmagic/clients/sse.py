@@ -115,6 +115,9 @@ class DataClock:
         """
         size = len(text)
         if self._pending + size <= self._limit:
+            if text.endswith("\n\n"):  # the usual case: whole events
+                self._pending, self._end = 0, "\n"
+                return None
             end = max(text.rfind("\n\n"), text.rfind("\r\r"), text.rfind("\n\r"))
             if end >= 0:
                 self._pending = size - end - 2
