@@ -136,7 +136,7 @@ def test_data_null_no_longer_ends_the_answer_as_complete(rogue):
     """Before: ``data: null`` was read as [DONE]; the answer came back complete and the rest was dropped."""
     pieces = [event(chunk("a")), b"data: null\n\n", event(chunk("b")), event(chunk("", final=True)), b"data: [DONE]\n\n"]
     kind, error, text = answer(rogue, Reply(pieces))
-    assert kind == "error" and "JSON NoneType, not an object" in str(error) and text == "a"
+    assert kind == "error" and "JSON null, not an object" in str(error) and text == "a"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -189,7 +189,8 @@ class BaseClient:
             chunk = data
         if type(chunk) is dict:
             return chunk
-        what = "not valid JSON" if chunk is data else f"JSON {type(chunk).__name__}, not an object"
+        kinds = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
+        what = "not valid JSON" if chunk is data else f"JSON {kinds.get(type(chunk), 'data')}, not an object"
         raise MalformedChunkError(
             f"chunk {count + 1} of the {self._title} stream is {what}; the stream was abandoned there"
         )

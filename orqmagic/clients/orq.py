@@ -284,7 +284,10 @@ class OrqClient(SyncClient):
         return self._call(_metrics_call(transaction_id, metrics_body(**fields)))
 
     def list_deployments(self, *, limit: int = 50, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
-        """Every deployment, following ``has_more`` pages (at most ``max_pages``, with a warning; see :class:`PageWalk`)."""
+        """Every deployment, ``limit`` a page, following ``has_more`` (at most ``max_pages`` pages, then a warning).
+
+        A server whose pages come round again (a repeated cursor) is an error, not a loop: see :class:`PageWalk`.
+        """
         walk = PageWalk(limit, max_pages)
         while (call := walk.call()) is not None:
             walk.take(self._call(call))
