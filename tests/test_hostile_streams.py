@@ -281,3 +281,40 @@ def test_deflate_whose_first_read_is_a_byte_or_two(first, header):
     body = zlib.compress(wire) if header else zlib.compress(wire)[2:-4]
     inflater = _Inflater("deflate")
     assert b"".join(p for read in (body[:first], body[first:]) for p in inflater.pieces(read)) == wire
+
+
+class _Raw:
+    """What DataClock reads: headers and raw reads."""
+
+    def __init__(self, reads: list[bytes]) -> None:
+        self.headers = {"content-type": "text/event-stream"}
+        self._reads = reads
+
+    def iter_raw(self):
+        yield from self._reads
+
+
+ENDS = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.integers(0, 300), ENDS), min_size=1, max_size=6), st.data())
+def test_the_event_size_count_holds_for_any_line_ends_and_any_split(events, data):
+    """Events a little under the limit always pass, events a little over never do, whatever the line ends and reads."""
+    from orqmagic.clients.sse import DataClock, Oversized
+
+    limit = 200
+    text = "".join(end.join(f"data: {'x' * (size // lines)}" for _ in range(lines)) + end + end
+                   for lines, size, end in events)
+    sizes = [len(end.join(f"data: {'x' * (size // lines)}" for _ in range(lines))) for lines, size, end in events]
+    wire = text.encode()
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, max(1, len(wire) - 1)), max_size=8))))
+    reads = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)], strict=True) if b > a]
+    clock = DataClock(_Raw(reads), 60, limit)  # type: ignore[arg-type]
+    try:
+        got = "".join(clock.iter_text())
+    except Oversized:
+        assert max(sizes) > limit - 4, sizes
+    else:
+        assert got == text and max(sizes) <= limit + 4, sizes
+    TRIED["event sizes, any line ends and reads"] += 1

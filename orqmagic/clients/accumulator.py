@@ -121,13 +121,10 @@ class StreamAccumulator:
             final = chunk.get("is_final") is True
             choices = chunk.get("choices")
             if choices:
-                choice = choices[0] if type(choices) is list else _wrong("choices", choices, "a list")
-                if type(choice) is not dict:
-                    _wrong("choices[0]", choice, "an object")
+                # choices, choices[0] or message of another type fail in the look-ups themselves (see _what)
+                choice = choices[0]
                 message = choice.get("message")
                 if message:
-                    if type(message) is not dict:
-                        _wrong("message", message, "an object")
                     content = message.get("content")
                     if content:
                         if type(content) is not str:
@@ -246,8 +243,17 @@ def _kind(value: Any) -> str:
 
 
 def _what(chunk: Any, exc: BaseException) -> str:
+    """What was wrong with a chunk ``add`` refused: worked out only then, to keep ``add`` to its look-ups."""
     if isinstance(exc, _Shape):
         return str(exc)
     if type(chunk) is not dict:
         return f"the chunk is {_kind(chunk)}, not an object"
-    return f"a field of an unexpected type: {type(exc).__name__}"
+    choices = chunk.get("choices")
+    if type(choices) is not list:
+        return f"choices is {_kind(choices)}, not a list"
+    if type(choices[0]) is not dict:
+        return f"choices[0] is {_kind(choices[0])}, not an object"
+    message = choices[0].get("message")
+    if message and type(message) is not dict:
+        return f"message is {_kind(message)}, not an object"
+    return f"a field of an unexpected type ({type(exc).__name__})"

@@ -115,10 +115,9 @@ class DataClock:
         """
         size = len(text)
         if self._pending + size <= self._limit:
-            if text.endswith("\n\n"):  # the usual case: whole events
-                self._pending, self._end = 0, "\n"
-                return None
-            end = max(text.rfind("\n\n"), text.rfind("\r\r"), text.rfind("\n\r"))
+            end = text.rfind("\n\n")  # found near the end when events are small
+            if "\r" in text:  # a forward memchr: the reverse searches for \r pairs scan every character
+                end = max(end, text.rfind("\r\r"), text.rfind("\n\r"))
             if end >= 0:
                 self._pending = size - end - 2
             elif self._end + text[0] in _BOUNDARIES:
@@ -147,6 +146,10 @@ class DataClock:
             for piece in inflater.pieces(data) if inflater is not None else (data,):
                 text = decode(piece)
                 if text:
+                    if text[-2:] == "\n\n" and self._pending + len(text) <= self._limit:  # whole events, small
+                        self._pending, self._end = 0, "\n"
+                        yield text
+                        continue
                     whole = self._count(text)
                     if whole is not None:
                         if whole:
@@ -165,6 +168,10 @@ class DataClock:
             for piece in inflater.pieces(data) if inflater is not None else (data,):
                 text = decode(piece)
                 if text:
+                    if text[-2:] == "\n\n" and self._pending + len(text) <= self._limit:  # whole events, small
+                        self._pending, self._end = 0, "\n"
+                        yield text
+                        continue
                     whole = self._count(text)
                     if whole is not None:
                         if whole:
