@@ -128,3 +128,34 @@ def test_over_deep_values_in_python_are_a_validation_error_and_nothing_is_sent(s
     with pytest.raises(orqmagic.ValidationError, match="nests deeper"):
         orqmagic.invoke("support-bot", "hi", extra_params=deep, display=False)
     assert len(sandbox.requests()) == mark
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+@pytest.mark.parametrize("status", [200, 404, 503])
+def test_whole_answers_past_the_body_limit_are_one_typed_line(rogue, encoding, status):
+    import gzip
+
+    body = json.dumps({"message": "x" * 5000, "id": "01BODY"}).encode()
+    headers = {"content-type": "application/json"}
+    if encoding == "gzip":
+        body, headers["content-encoding"] = gzip.compress(body), "gzip"
+    client = orqmagic.OrqClient(base_url=rogue.url(Reply([body], status=status, headers=headers)), api_key="k",
+                                retry=ONE_TRY)
+    client.max_body = 4096
+    with pytest.raises(OrqMagicError, match="larger than 4,096 bytes") as info:
+        client.invoke("support-bot", inputs={"q": "x"})
+    assert f"answered {status}" in str(info.value)
+    client.max_body = 8192
+    if status == 200:
+        assert client.invoke("support-bot", inputs={"q": "x"})["id"] == "01BODY"
+    else:
+        with pytest.raises(orqmagic.APIError):
+            client.invoke("support-bot", inputs={"q": "x"})
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, br"])
+def test_whole_answers_in_an_encoding_we_do_not_read_are_typed(rogue, encoding):
+    reply = Reply([b"\x00\x01garbage"], headers={"content-type": "application/json", "content-encoding": encoding})
+    client = orqmagic.OrqClient(base_url=rogue.url(reply), api_key="k", retry=ONE_TRY)
+    with pytest.raises(OrqMagicError, match="cannot be read"):
+        client.invoke("support-bot", inputs={"q": "x"})

@@ -33,7 +33,11 @@ def gzipped(parts):
     out = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
     return b"".join([*(out.compress(p) for p in parts), out.flush()])
 
-if kind == "bomb":  # one line of `size` bytes, compressed a megabyte at a time (never held whole here)
+if kind == "body-bomb":  # an invoke answer (not a stream) of `size` bytes of JSON text, gzipped the same way
+    block = b"0" * (1 << 20)
+    body = gzipped([b'{"id": "01LIMIT", "choices": [{"message": {"content": "', *(block for _ in range(size >> 20)), b'"}}]}'])
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+elif kind == "bomb":  # one line of `size` bytes, compressed a megabyte at a time (never held whole here)
     block = b"0" * (1 << 20)
     body = gzipped([b"data: " + head("before the bomb ").encode() + b"\n\ndata: ",
                     *(block for _ in range(size >> 20)), b"\n\n"])
@@ -62,8 +66,11 @@ with rogue_server() as rogue:
     acc = StreamAccumulator()
     outcome = "complete"
     try:
-        for chunk in client.stream("support-bot", inputs={"q": "x"}):
-            acc.add(chunk)
+        if kind == "body-bomb":
+            acc.add(client.invoke("support-bot", inputs={"q": "x"}))
+        else:
+            for chunk in client.stream("support-bot", inputs={"q": "x"}):
+                acc.add(chunk)
     except OrqMagicError as exc:
         outcome = f"{type(exc).__name__}: {exc}"
     after = peak_kb()
@@ -98,3 +105,12 @@ def test_the_largest_event_is_accepted_and_one_more_character_is_not():
     assert largest["outcome"] == "complete" and largest["text"] > MAX_EVENT - 200
     too_large = measure("event", MAX_EVENT + 1)
     assert too_large["outcome"].startswith("MalformedChunkError") and too_large["text"] == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS is reset and read through /proc")
+def test_a_gzip_bomb_as_a_whole_answer_is_refused_in_bounded_memory():
+    """Answers that are not streams (invoke, listings, error bodies) are inflated piece by piece up to 64 MiB."""
+    figures = measure("body-bomb", 300 << 20)
+    print(f"\n300 MB gzip bomb as an invoke answer: +{figures['rss_mb']:.0f} MB RSS; {figures['outcome']}")
+    assert figures["outcome"].startswith("OrqMagicError") and "larger than" in figures["outcome"]
+    assert figures["rss_mb"] < 160  # the 64 MiB limit, not the 300 MB the server asked for

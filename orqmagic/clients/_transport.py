@@ -37,7 +37,7 @@ from ..errors import (
 )
 from .redaction import BearerAuth, keyless_on_error, one_line, redact_body, server_message, unchained
 from .retry import RetryPolicy, parse_retry_after
-from .sse import ACCEPT_ENCODING, MAX_EVENT, BadEncoding, DataClock, Oversized
+from .sse import ACCEPT_ENCODING, MAX_BODY, MAX_EVENT, BadEncoding, DataClock, Oversized, aread_body, read_body
 
 USER_AGENT = f"orqmagic/{__version__}"
 DEFAULT_TIMEOUT = 30.0
@@ -75,6 +75,7 @@ class BaseClient:
 
     service: ClassVar[str]
     max_event: int = MAX_EVENT  # characters in one stream event; a larger one is a MalformedChunkError
+    max_body: int = MAX_BODY  # bytes of an answer that is not a stream, once inflated; a larger one is an error
 
     def __init__(
         self,
@@ -107,7 +108,8 @@ class BaseClient:
         self._title = self.config.service.title
         self._client_kwargs: dict[str, Any] = {
             "base_url": self.config.base_url,
-            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json",
+                        "Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},  # inflated piece by piece (see .sse)
             "auth": BearerAuth(self.config),
             "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             "verify": default_ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
@@ -139,7 +141,6 @@ class BaseClient:
         )
         if stream:
             request.headers["Accept"] = "text/event-stream"
-            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # inflated a bounded piece at a time (see .sse)
         return request
 
     def _raise_for_status(self, response: httpx.Response) -> None:
@@ -195,6 +196,13 @@ class BaseClient:
             f"chunk {count + 1} of the {self._title} stream is {what}; the stream was abandoned there"
         )
 
+    def _unreadable_body(self, response: httpx.Response, exc: Exception) -> OrqMagicError:
+        """A whole answer past :attr:`max_body` once inflated, or in an encoding that cannot be read."""
+        if isinstance(exc, Oversized):
+            return OrqMagicError(f"{self._title} answered {response.status_code} with a body larger than "
+                                 f"{self.max_body:,} bytes (the limit); it was not read")
+        return OrqMagicError(f"{self._title} answered {response.status_code} with a body that cannot be read: {exc}")
+
     def _unreadable(self, exc: Exception, count: int) -> MalformedChunkError:
         """An event past the size limit, or a body whose encoding cannot be read."""
         if isinstance(exc, Oversized):
@@ -246,14 +254,15 @@ class SyncClient(BaseClient):
         try:
             for attempt in self.retry.context(call.idempotent):
                 with attempt:
-                    response = self._http.send(request, stream=stream)
-                    if not response.is_success:
-                        response.read()
-                        response.close()
-                        self._raise_for_status(response)
+                    response = self._http.send(request, stream=True)
+                    if not stream or not response.is_success:
+                        read_body(response, self.max_body)
+                    self._raise_for_status(response)
             return response
         except httpx.HTTPError as exc:
             error = self._transport_error(exc)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable_body(response, exc)
         raise unchained(error)  # raised outside the handler: no __context__ holding the request and its key
 
     def _call(self, call: Call) -> Any:
@@ -309,14 +318,15 @@ class AsyncClient(BaseClient):
         try:
             async for attempt in self.retry.context(call.idempotent):
                 with attempt:
-                    response = await self._http.send(request, stream=stream)
-                    if not response.is_success:
-                        await response.aread()
-                        await response.aclose()
-                        self._raise_for_status(response)
+                    response = await self._http.send(request, stream=True)
+                    if not stream or not response.is_success:
+                        await aread_body(response, self.max_body)
+                    self._raise_for_status(response)
             return response
         except httpx.HTTPError as exc:
             error = self._transport_error(exc)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable_body(response, exc)
         raise unchained(error)
 
     async def _call(self, call: Call) -> Any:

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 
 MAX_EVENT = 8 * 1024 * 1024  # characters in one event (every line of it), the largest a stream may send
+MAX_BODY = 64 * 1024 * 1024  # bytes, once inflated, of an answer that is not a stream (invoke, listings, errors)
 PIECE = 64 * 1024  # bytes: the most a compressed read is inflated to at a time
 ACCEPT_ENCODING = "gzip, deflate"  # what a stream request accepts: the encodings inflated here, piece by piece
 _BOUNDARIES = ("\n\n", "\r\r", "\n\r")  # two line ends in a row: a blank line, whichever ends a server uses
@@ -182,3 +183,46 @@ class DataClock:
         tail = decode(b"", True)
         if tail:
             yield tail
+
+
+def _collect(pieces: Iterator[bytes], parts: list[bytes], size: int, limit: int) -> int:
+    for piece in pieces:
+        size += len(piece)
+        if size > limit:
+            raise Oversized()
+        parts.append(piece)
+    return size
+
+
+def read_body(response: httpx.Response, limit: int = MAX_BODY) -> None:
+    """Read a whole (non-stream) body into ``response``, inflating it a bounded piece at a time, at most ``limit`` bytes.
+
+    httpx would inflate a 300 kB gzip bomb into all of its hundreds of megabytes;
+    here it stops at the limit with :class:`Oversized`.
+    """
+    if hasattr(response, "_content"):  # a transport that handed the body over whole (httpx.MockTransport)
+        return
+    inflater = _inflater(response.headers)
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for data in response.iter_raw():
+            size = _collect(inflater.pieces(data) if inflater is not None else iter((data,)), parts, size, limit)
+    finally:
+        response.close()
+    response._content = b"".join(parts)  # what response.read() would have set; json() and text read it
+
+
+async def aread_body(response: httpx.Response, limit: int = MAX_BODY) -> None:
+    """:func:`read_body` for an async response."""
+    if hasattr(response, "_content"):
+        return
+    inflater = _inflater(response.headers)
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for data in response.aiter_raw():
+            size = _collect(inflater.pieces(data) if inflater is not None else iter((data,)), parts, size, limit)
+    finally:
+        await response.aclose()
+    response._content = b"".join(parts)
