@@ -318,3 +318,22 @@ def test_the_event_size_count_holds_for_any_line_ends_and_any_split(events, data
     else:
         assert got == text and max(sizes) <= limit + 4, sizes
     TRIED["event sizes, any line ends and reads"] += 1
+
+
+def test_a_batch_keeps_each_rows_text_and_one_error_line(rogue, monkeypatch):
+    """The batch path (worker thread, async client): the error column holds one line, the text column what arrived."""
+    import pandas as pd
+
+    cases = {
+        "null": Reply([event(chunk("kept")), b"data: null\n\n"]),
+        "content-123": Reply([event(chunk("kept")), event({"choices": [{"message": {"content": 123}}]})]),
+        "cut": Reply([event(chunk("kept")), b"data: {\"choi"]),
+        "bomb": Reply([gzip.compress(event(chunk("kept")) + b"data: " + b"0" * (9 << 20))],
+                      headers={"content-type": "text/event-stream", "content-encoding": "gzip"}),
+    }
+    for name, reply in cases.items():
+        monkeypatch.setenv("ORQ_BASE_URL", rogue.url(reply))
+        monkeypatch.setenv("ORQ_API_KEY", "sk-rogue-test")
+        frame = orqmagic.invoke_many("support-bot", pd.DataFrame({"q": ["a", "b"]}), prompt="{{q}}", progress=False)
+        assert frame["text"].tolist() == ["kept", "kept"], name
+        assert frame["error"].map(lambda e: isinstance(e, str) and "\n" not in e and e.strip() != "").all(), name
