@@ -113,8 +113,8 @@ def _suggest_deployment(exc: NotFoundError, orq: OrqClient, key: str) -> NotFoun
     if "did you mean" in exc.server_message.lower():
         return exc  # the server suggested already: no need to list the deployments
     try:
-        keys = [d["key"] for d in orq.list_deployments() if isinstance(d.get("key"), str)]
-    except (OrqMagicError, KeyError, AttributeError):
+        keys = orq.deployment_keys()
+    except OrqMagicError:
         return exc
     hint = deployment_hint(key, exc.server_message, keys)
     if not hint:

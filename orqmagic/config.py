@@ -102,6 +102,69 @@ class Secret:
     def __deepcopy__(self, memo: object) -> Secret:
         raise TypeError("a Secret cannot be copied; pass the same object")
 
+    @classmethod
+    def hiding(cls, value: str) -> Secret:
+        """A Secret for a credential found in a URL: any text (a key's one-line check does not apply)."""
+        secret = object.__new__(cls)
+        object.__setattr__(secret, "_reveal", lambda: value)
+        return secret
+
+
+MIN_HIDDEN = 4  # characters: a URL credential shorter than this is not redacted (see split_url)
+
+
+@dataclass(frozen=True)
+class SplitURL:
+    """A configured URL cut into what may be shown and the credentials it carried.
+
+    ``shown`` is scheme, host, port and path: what status lines, errors, reprs,
+    the cache and the store see. ``query`` (sent with every request, at send
+    time) and ``hidden`` (userinfo, query values, fragment: every form is
+    redacted wherever text is shown) stay inside Secrets.
+    """
+
+    shown: str
+    query: Secret | None
+    hidden: tuple[Secret, ...]
+
+
+def split_url(url: str) -> SplitURL:
+    """Take every credential a URL can carry out of it (userinfo, query, fragment); see :class:`SplitURL`.
+
+    Userinfo is dropped, not sent: the services take the key as a bearer token,
+    which would replace HTTP basic credentials anyway. A fragment never leaves
+    the machine. The query is kept and sent, since a gateway may want it.
+    """
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    hidden: list[str] = []
+    if userinfo:
+        hidden += [userinfo, *userinfo.split(":", 1)]
+    if parts.query:
+        for pair in parts.query.split("&"):
+            name, equals, value = pair.partition("=")
+            hidden.append(value if equals else name)
+    if parts.fragment:
+        hidden.append(parts.fragment)
+    # Shorter values (``?v=1``) are no credential, and hiding them would garble every message that has a 1 in it.
+    forms = {form for raw in hidden for form in (raw, unquote(raw), unquote(raw.replace("+", " "))) if len(form) >= MIN_HIDDEN}
+    return SplitURL(urlunsplit((parts.scheme, host, parts.path, "", "")),
+                    Secret.hiding(parts.query) if parts.query else None,
+                    tuple(Secret.hiding(form) for form in sorted(forms)))
+
+
+def safe_url(url: str) -> str:
+    """``url`` less any credentials (userinfo, query, fragment): the form to show, store or key a cache by.
+
+    A URL that cannot be read at all (``http://[::1``) comes back as a placeholder, never as itself.
+    """
+    try:
+        return split_url(url).shown
+    except ValueError:
+        return "(a URL that cannot be read)"
+
 
 @dataclass(frozen=True)
 class Service:
@@ -128,14 +191,21 @@ class ServiceConfig:
     """Everything a client needs to reach one service."""
 
     service: Service
-    base_url: str
+    base_url: str  # less any credentials it was given with (see split_url): safe to show and store
     key: Secret | None
     sandbox: bool
+    query: Secret | None = None  # the configured URL's query, added to every request at send time
+    hidden: tuple[Secret, ...] = ()  # the credentials taken out of the configured URL, redacted wherever shown
 
     def __repr__(self) -> str:
         key = "set" if self.key else "missing"
         where = "sandbox" if self.sandbox else "remote"
-        return f"ServiceConfig({self.service.name}, {self.base_url!r}, key={key}, {where})"
+        extra = ", URL credentials hidden" if self.hidden else ""
+        return f"ServiceConfig({self.service.name}, {self.base_url!r}, key={key}, {where}{extra})"
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Everything that must never be shown: the key and the URL's credentials."""
+        return (self.key, *self.hidden) if self.key is not None else self.hidden
 
 
 class _Session:
@@ -187,11 +257,39 @@ def _env_flag(name: str) -> bool | None:
     return None
 
 
-def _check_url(url: str, origin: str) -> str:
-    url = url.strip().rstrip("/")
+def _check_url(url: str, origin: str) -> SplitURL:
+    """The URL split into what may be shown and its credentials; a refusal shows no credential either.
+
+    Each refusal blanks this frame's locals first: a verbose traceback shows them.
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{origin} must be a str, got {type(url).__name__}")
+    url = url.strip()
     if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{origin} must start with http:// or https://, got {url!r}")
-    return url
+        shown, safe = "a value not shown here (it may hold a credential)", safe_url(url)
+        if "://" in url and not any(c in safe for c in "@?#()"):
+            shown = repr(safe)
+        elif not any(c in url for c in ":@?#"):
+            shown = repr(url)
+        url = safe = ""
+        raise ConfigurationError(f"{origin} must start with http:// or https://, got {shown}")
+    try:
+        split = split_url(url)
+        parts = urlsplit(split.shown)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a bracketed host that is no IP address, a port that is no number
+        url = ""
+        raise ConfigurationError(f"{origin} is not a URL that can be read (not shown: it may hold a credential)") from None
+    if not parts.hostname or not port_ok:
+        url = ""
+        raise ConfigurationError(f"{origin} needs a host (and a port from 1 to 65535), got {split.shown!r}")
+    return SplitURL(split.shown.rstrip("/"), split.query, split.hidden)
+
+
+def _remote(svc: Service, url: SplitURL, key: Secret | None) -> ServiceConfig:
+    return ServiceConfig(svc, url.shown, key, sandbox=False, query=url.query, hidden=url.hidden)
 
 
 def sandbox_mode_active() -> bool:
@@ -219,13 +317,17 @@ def resolve(
         del env_key, api_key
         raise ConfigurationError(f"{svc.key_env}: {exc}") from None
 
-    if base_url:
-        return ServiceConfig(svc, _check_url(base_url, "base_url"), key, sandbox=False)
-    if sandbox_mode_active():
-        return _sandbox_config(svc)
     env_url = os.environ.get(svc.url_env, "").strip()
-    if env_url:
-        return ServiceConfig(svc, _check_url(env_url, svc.url_env), key, sandbox=False)
+    try:
+        if base_url:
+            return _remote(svc, _check_url(base_url, "base_url"), key)
+        if sandbox_mode_active():
+            return _sandbox_config(svc)
+        if env_url:
+            return _remote(svc, _check_url(env_url, svc.url_env), key)
+    except ConfigurationError:
+        api_key = base_url = env_key = env_url = None  # a verbose traceback shows this frame's locals
+        raise
     if key is not None or _env_flag("ORQMAGIC_SANDBOX") is False:
         return ServiceConfig(svc, svc.default_url, key, sandbox=False)
     return _sandbox_config(svc)

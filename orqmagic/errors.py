@@ -16,8 +16,9 @@ class OrqMagicError(Exception):
     def _render_traceback_(self) -> list[str]:
         """In IPython: one red line, wrapped at word boundaries, not a traceback through orqmagic's internals.
 
-        ``%config OrqMagic.show_traceback = True`` brings the full traceback back
-        (IPython falls back to it when this raises).
+        ``%config OrqMagic.show_traceback = True`` brings the full traceback back,
+        formatted by IPython as ``%xmode`` says (raising here instead would make
+        IPython print "Unexpected exception formatting exception" first).
         """
         import sys
         import textwrap
@@ -25,7 +26,7 @@ class OrqMagicError(Exception):
         ipython = sys.modules.get("IPython")
         shell = ipython.get_ipython() if ipython is not None else None
         if shell is not None and shell.config.get("OrqMagic", {}).get("show_traceback", False):
-            raise NotImplementedError("show the full traceback")
+            return shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
         text = f"{type(self).__name__}: {' '.join(str(self).split())}"
         return [f"\x1b[31m{line}\x1b[0m" for line in textwrap.wrap(text, 96, break_long_words=False,
                                                                    break_on_hyphens=False) or [text]]

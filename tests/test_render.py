@@ -1,7 +1,6 @@
 """Rendering: partial Markdown stays readable, footers, tails, and the live view's throttle."""
 
 import IPython.display
-import pytest
 
 from orqmagic.clients.accumulator import StreamAccumulator
 from orqmagic.render.live import TAIL_CHARS, NotebookView, final_bundle
@@ -154,7 +153,7 @@ def test_json_format_keeps_the_footer_with_rounded_numbers():
     assert bundle["text/plain"].endswith("-- " + footer_line(result(latency_ms=1325.0481100000115, ttft_ms=87.123456)))
 
 
-def test_orqmagic_errors_show_as_one_wrapped_line_in_ipython(ip):
+def test_orqmagic_errors_show_as_one_wrapped_line_in_ipython(ip, capsys):
     from orqmagic import ValidationError
 
     result = ip.run_cell("from orqmagic import ValidationError\nraise ValidationError('score must be from 0 to 100, got 150')")
@@ -164,7 +163,12 @@ def test_orqmagic_errors_show_as_one_wrapped_line_in_ipython(ip):
     assert len(long) > 1 and all(line.removeprefix("\x1b[31m").removesuffix("\x1b[0m").endswith("word") for line in long)
     ip.run_line_magic("config", "OrqMagic.show_traceback = True")
     try:
-        with pytest.raises(NotImplementedError):  # IPython then prints the full traceback
-            ValidationError("x")._render_traceback_()
+        full = "\n".join(ip.run_cell("raise ValidationError('x')").error_in_exec._render_traceback_())
+        assert "Traceback" in full and "ValidationError" in full  # the full traceback, as %xmode formats it
+        capsys.readouterr()
+        ip.run_cell("raise ValidationError('shown in full')")
+        shown = capsys.readouterr()
+        assert "shown in full" in shown.out + shown.err
+        assert "Unexpected exception formatting exception" not in shown.out + shown.err  # before: printed first
     finally:
         ip.run_line_magic("config", "OrqMagic.show_traceback = False")

@@ -37,7 +37,7 @@ from ..errors import (
 )
 from .redaction import BearerAuth, keyless_on_error, one_line, redact_body, server_message, unchained
 from .retry import RetryPolicy, parse_retry_after
-from .sse import DataClock
+from .sse import ACCEPT_ENCODING, MAX_BODY, MAX_EVENT, BadEncoding, DataClock, Oversized, aread_body, read_body
 
 USER_AGENT = f"orqmagic/{__version__}"
 DEFAULT_TIMEOUT = 30.0
@@ -74,6 +74,8 @@ class BaseClient:
     """Configuration shared by the sync and async clients of one service."""
 
     service: ClassVar[str]
+    max_event: int = MAX_EVENT  # characters in one stream event; a larger one is a MalformedChunkError
+    max_body: int = MAX_BODY  # bytes of an answer that is not a stream, once inflated; a larger one is an error
 
     def __init__(
         self,
@@ -91,23 +93,37 @@ class BaseClient:
             kind = type(api_key).__name__
             del api_key
             raise ConfigurationError(f"api_key must be a str, got {kind} (the key is not shown)")
-        for name, value in (("timeout", timeout), ("stream_timeout", stream_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86_400:
-                raise ValidationError(f"{name} must be a number of seconds above 0 (at most a day), got {value!r}", field=name)
-        self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
+        try:
+            for name, value in (("timeout", timeout), ("stream_timeout", stream_timeout)):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86_400:
+                    raise ValidationError(f"{name} must be a number of seconds above 0 (at most a day), got {value!r}",
+                                          field=name)
+            self.config = config or resolve(self.service, api_key=api_key, base_url=base_url)
+        except OrqMagicError:
+            api_key = base_url = None  # the key and the URL's credentials stay out of a verbose traceback's locals
+            raise
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.stream_timeout = stream_timeout
         self._title = self.config.service.title
         self._client_kwargs: dict[str, Any] = {
             "base_url": self.config.base_url,
-            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json",
+                        "Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},  # inflated piece by piece (see .sse)
             "auth": BearerAuth(self.config),
             "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             "verify": default_ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
         }
         if transport is not None:
             self._client_kwargs["transport"] = transport
+
+    def _open(self, kind: type) -> Any:
+        """The pooled httpx client; a base URL httpx cannot use (a bad host or port) is one ConfigurationError."""
+        try:
+            return kind(**self._client_kwargs)
+        except (httpx.InvalidURL, ValueError) as exc:
+            reason = one_line(str(exc), self.config, 120)
+        raise ConfigurationError(f"{self._title} base URL {self.config.base_url!r} cannot be used: {reason}")
 
     def __repr__(self) -> str:
         if getattr(self, "config", None) is None:  # shown in a traceback of a failed __init__
@@ -130,23 +146,26 @@ class BaseClient:
     def _raise_for_status(self, response: httpx.Response) -> None:
         if response.is_success:
             return
-        message, body = server_message(response, self.config.key)
-        raise error_for_status(
+        message, body = server_message(response, self.config)
+        error = error_for_status(
             response.status_code,
             message,
             service=self._title,
-            body=redact_body(body, self.config.key),
+            body=redact_body(body, self.config),
             retry_after=parse_retry_after(response.headers),
         )
+        del body  # as the server sent it, perhaps echoing a secret: not in a verbose traceback's locals
+        raise error
 
     def _decode(self, response: httpx.Response) -> Any:
         if not response.content:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise OrqMagicError(
-                f"{self._title} answered {response.status_code} with a body that is not JSON"
+                f"{self._title} answered {response.status_code} with a body that is not JSON "
+                "(or nested too deeply to read)"
             ) from None
 
     def _transport_error(self, exc: httpx.HTTPError) -> OrqMagicError:
@@ -158,20 +177,40 @@ class BaseClient:
                 f"{self._title} at {where} timed out {phase.get(type(exc).__name__, '')} "
                 f"(timeout {self.timeout:g} s, streams {self.stream_timeout:g} s)"
             )
-        reason = one_line(str(exc), self.config.key, 200) or type(exc).__name__
+        reason = one_line(str(exc), self.config, 200) or type(exc).__name__
         return TransportError(f"cannot reach {self._title} at {where}: {reason}")
 
     def _chunk(self, data: str, count: int) -> dict | None:
-        """Parse one SSE ``data`` field; ``None`` means ``[DONE]``."""
+        """Parse one SSE ``data`` field; ``None`` means ``[DONE]`` (and only that: ``data: null`` is malformed)."""
         if data == "[DONE]":
             return None
         try:
-            return json.loads(data)
-        except ValueError:
-            raise MalformedChunkError(
-                f"chunk {count + 1} of the {self._title} stream is not valid JSON; "
-                "the stream was abandoned there"
-            ) from None
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            chunk = data
+        if type(chunk) is dict:
+            return chunk
+        kinds = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
+        what = "not valid JSON" if chunk is data else f"JSON {kinds.get(type(chunk), 'data')}, not an object"
+        raise MalformedChunkError(
+            f"chunk {count + 1} of the {self._title} stream is {what}; the stream was abandoned there"
+        )
+
+    def _unreadable_body(self, response: httpx.Response, exc: Exception) -> OrqMagicError:
+        """A whole answer past :attr:`max_body` once inflated, or in an encoding that cannot be read."""
+        if isinstance(exc, Oversized):
+            return OrqMagicError(f"{self._title} answered {response.status_code} with a body larger than "
+                                 f"{self.max_body:,} bytes (the limit); it was not read")
+        return OrqMagicError(f"{self._title} answered {response.status_code} with a body that cannot be read: {exc}")
+
+    def _unreadable(self, exc: Exception, count: int) -> MalformedChunkError:
+        """An event past the size limit, or a body whose encoding cannot be read."""
+        if isinstance(exc, Oversized):
+            return MalformedChunkError(
+                f"event {count + 1} of the {self._title} stream is larger than {self.max_event:,} characters "
+                "(the limit for one event); the stream was abandoned there"
+            )
+        return MalformedChunkError(f"the {self._title} stream cannot be read after {count} chunks: {exc}")
 
     def _broken_stream(self, exc: Exception, count: int) -> StreamInterrupted:
         if isinstance(exc, SSEError):
@@ -181,7 +220,7 @@ class BaseClient:
                 f"the {self._title} stream sent nothing for {self.stream_timeout:g} s "
                 f"after {count} chunks (stream timeout; keep-alive comments do not count)"
             )
-        reason = one_line(str(exc), self.config.key, 200) or type(exc).__name__
+        reason = one_line(str(exc), self.config, 200) or type(exc).__name__
         return StreamInterrupted(f"the {self._title} stream broke after {count} chunks: {reason}")
 
     def _ended_early(self, count: int) -> StreamInterrupted:
@@ -194,8 +233,12 @@ class SyncClient(BaseClient):
     """Blocking I/O over one pooled :class:`httpx.Client`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**keyless_on_error(kwargs))
-        self._http = httpx.Client(**self._client_kwargs)
+        try:
+            super().__init__(**keyless_on_error(kwargs))
+            self._http = self._open(httpx.Client)
+        except OrqMagicError:
+            kwargs.clear()  # its api_key and base_url: out of a verbose traceback's locals
+            raise
 
     def close(self) -> None:
         self._http.close()
@@ -211,14 +254,15 @@ class SyncClient(BaseClient):
         try:
             for attempt in self.retry.context(call.idempotent):
                 with attempt:
-                    response = self._http.send(request, stream=stream)
-                    if not response.is_success:
-                        response.read()
-                        response.close()
-                        self._raise_for_status(response)
+                    response = self._http.send(request, stream=True)
+                    if not stream or not response.is_success:
+                        read_body(response, self.max_body)
+                    self._raise_for_status(response)
             return response
         except httpx.HTTPError as exc:
             error = self._transport_error(exc)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable_body(response, exc)
         raise unchained(error)  # raised outside the handler: no __context__ holding the request and its key
 
     def _call(self, call: Call) -> Any:
@@ -227,7 +271,7 @@ class SyncClient(BaseClient):
     def _events(self, call: Call) -> Iterator[dict]:
         """Yield parsed chunks until ``[DONE]``; close the response however iteration ends."""
         response = self._send(call, stream=True)
-        clock = DataClock(response, self.stream_timeout)
+        clock = DataClock(response, self.stream_timeout, self.max_event)
         count = 0
         error: StreamInterrupted | None = None
         try:
@@ -242,6 +286,8 @@ class SyncClient(BaseClient):
                 yield chunk
         except (httpx.HTTPError, SSEError) as exc:
             error = self._broken_stream(exc, count)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable(exc, count)
         finally:
             response.close()
         raise unchained(error or self._ended_early(count))
@@ -251,8 +297,12 @@ class AsyncClient(BaseClient):
     """Non-blocking I/O over one pooled :class:`httpx.AsyncClient`."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**keyless_on_error(kwargs))
-        self._http = httpx.AsyncClient(**self._client_kwargs)
+        try:
+            super().__init__(**keyless_on_error(kwargs))
+            self._http = self._open(httpx.AsyncClient)
+        except OrqMagicError:
+            kwargs.clear()
+            raise
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -268,14 +318,15 @@ class AsyncClient(BaseClient):
         try:
             async for attempt in self.retry.context(call.idempotent):
                 with attempt:
-                    response = await self._http.send(request, stream=stream)
-                    if not response.is_success:
-                        await response.aread()
-                        await response.aclose()
-                        self._raise_for_status(response)
+                    response = await self._http.send(request, stream=True)
+                    if not stream or not response.is_success:
+                        await aread_body(response, self.max_body)
+                    self._raise_for_status(response)
             return response
         except httpx.HTTPError as exc:
             error = self._transport_error(exc)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable_body(response, exc)
         raise unchained(error)
 
     async def _call(self, call: Call) -> Any:
@@ -283,7 +334,7 @@ class AsyncClient(BaseClient):
 
     async def _events(self, call: Call) -> AsyncIterator[dict]:
         response = await self._send(call, stream=True)
-        clock = DataClock(response, self.stream_timeout)
+        clock = DataClock(response, self.stream_timeout, self.max_event)
         count = 0
         error: StreamInterrupted | None = None
         try:
@@ -298,6 +349,8 @@ class AsyncClient(BaseClient):
                 yield chunk
         except (httpx.HTTPError, SSEError) as exc:
             error = self._broken_stream(exc, count)
+        except (Oversized, BadEncoding) as exc:
+            error = self._unreadable(exc, count)
         finally:
             await response.aclose()
         raise unchained(error or self._ended_early(count))

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import OrqMagicError, ValidationError
 from ._transport import AsyncClient, Call, SyncClient
 from .payload import path_id
 
@@ -91,6 +91,14 @@ def _check_id(name: str, value: Any) -> str:
     return path_id(value, name)
 
 
+def _listed(payload: Any, name: str) -> list[dict[str, Any]]:
+    """``payload[name]`` as a list of objects, or one typed line saying what Baseten sent instead."""
+    items = payload.get(name) if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
+        raise OrqMagicError(f"Baseten sent its {name} in an unexpected shape (no list of objects with an id under {name!r})")
+    return items
+
+
 class BasetenClient(SyncClient):
     """Baseten management API (blocking)."""
 
@@ -103,10 +111,10 @@ class BasetenClient(SyncClient):
         return self._call(metrics_call(model_id, deployment_id, metrics, **kwargs))
 
     def list_models(self) -> list[dict[str, Any]]:
-        return self._call(Call("GET", "/v1/models"))["models"]
+        return _listed(self._call(Call("GET", "/v1/models")), "models")
 
     def list_deployments(self, model_id: str) -> list[dict[str, Any]]:
-        return self._call(Call("GET", f"/v1/models/{_check_id('model_id', model_id)}/deployments"))["deployments"]
+        return _listed(self._call(Call("GET", f"/v1/models/{_check_id('model_id', model_id)}/deployments")), "deployments")
 
 
 class AsyncBasetenClient(AsyncClient):
@@ -120,7 +128,8 @@ class AsyncBasetenClient(AsyncClient):
         return await self._call(metrics_call(model_id, deployment_id, metrics, **kwargs))
 
     async def list_models(self) -> list[dict[str, Any]]:
-        return (await self._call(Call("GET", "/v1/models")))["models"]
+        return _listed(await self._call(Call("GET", "/v1/models")), "models")
 
     async def list_deployments(self, model_id: str) -> list[dict[str, Any]]:
-        return (await self._call(Call("GET", f"/v1/models/{_check_id('model_id', model_id)}/deployments")))["deployments"]
+        return _listed(await self._call(Call("GET", f"/v1/models/{_check_id('model_id', model_id)}/deployments")),
+                       "deployments")

@@ -8,7 +8,7 @@ import numbers
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import OrqMagicError, ValidationError
 from ._transport import AsyncClient, Call, SyncClient
 from .payload import json_ready, path_id
 
@@ -199,11 +199,67 @@ def _metrics_call(transaction_id: str, body: dict[str, Any]) -> Call:
     return Call("POST", f"/v2/deployments/{check_id(transaction_id, 'transaction_id', what='the response id')}/metrics", json=body)
 
 
-def _deployments_call(limit: int, starting_after: str | None) -> Call:
-    params: list[tuple[str, str | int]] = [("limit", limit)]
-    if starting_after:
-        params.append(("starting_after", starting_after))
-    return Call("GET", "/v2/deployments", params=params)
+MAX_PAGES = 200  # pages of deployments one listing follows (10,000 at 50 a page)
+HINT_PAGES = 10  # pages a 404's "did you mean" looks through: a hint is not worth a long wait
+
+
+class PageWalk:
+    """Following ``has_more`` through pages of deployments, bounded: at most ``max_pages``, and never in a loop.
+
+    A server that keeps saying ``has_more`` would otherwise be followed for ever
+    (27,017 pages in 20 s, seen); one that hands back a cursor it gave before is
+    going round in circles. Shared by the sync and async clients, which only send.
+    """
+
+    def __init__(self, limit: int, max_pages: int) -> None:
+        self.limit, self.max_pages = limit, max_pages
+        self.items: list[dict[str, Any]] = []
+        self.pages = 0
+        self.capped = False
+        self._cursor: str | None = None
+        self._seen: set[str] = set()
+        self._done = False
+
+    def call(self) -> Call | None:
+        """The next page's request, or None when the walk is over."""
+        if self._done:
+            return None
+        params: list[tuple[str, str | int]] = [("limit", self.limit)]
+        if self._cursor:
+            params.append(("starting_after", self._cursor))
+        return Call("GET", "/v2/deployments", params=params)
+
+    def take(self, page: Any) -> None:
+        self.pages += 1
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise OrqMagicError(f"orq.ai sent page {self.pages} of the deployments in an unexpected shape "
+                                "(no list of objects under 'data')")
+        self.items.extend(data)
+        cursor = data[-1].get("id") if data else None
+        if not page.get("has_more") or not isinstance(cursor, str) or not cursor:
+            self._done = True
+        elif cursor in self._seen:
+            raise OrqMagicError(f"orq.ai sent the deployments from {cursor!r} again on page {self.pages} "
+                                f"(its pages go round in a loop); stopped after {len(self.items):,} deployments")
+        elif self.pages >= self.max_pages:
+            self._done = self.capped = True
+        else:
+            self._seen.add(cursor)
+            self._cursor = cursor
+
+    def result(self) -> list[dict[str, Any]]:
+        if self.capped:
+            import warnings
+
+            warnings.warn(f"orq.ai still had more deployments after {self.pages} pages: listing the first "
+                          f"{len(self.items):,} (list_deployments(max_pages=...) goes further)", stacklevel=3)
+        return self.items
+
+
+def deployment_keys(deployments: list[dict[str, Any]]) -> list[str]:
+    """The keys of listed deployments (what a 404's "did you mean" chooses from)."""
+    return [d["key"] for d in deployments if isinstance(d.get("key"), str) and d["key"]]
 
 
 class OrqClient(SyncClient):
@@ -227,16 +283,22 @@ class OrqClient(SyncClient):
         """``POST /v2/deployments/{id}/metrics`` for the response ``transaction_id``."""
         return self._call(_metrics_call(transaction_id, metrics_body(**fields)))
 
-    def list_deployments(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Every deployment, following ``has_more`` pages."""
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = self._call(_deployments_call(limit, cursor))
-            items.extend(page.get("data", []))
-            if not page.get("has_more") or not page.get("data"):
-                return items
-            cursor = page["data"][-1]["id"]
+    def list_deployments(self, *, limit: int = 50, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        """Every deployment, ``limit`` a page, following ``has_more`` (at most ``max_pages`` pages, then a warning).
+
+        A server whose pages come round again (a repeated cursor) is an error, not a loop: see :class:`PageWalk`.
+        """
+        walk = PageWalk(limit, max_pages)
+        while (call := walk.call()) is not None:
+            walk.take(self._call(call))
+        return walk.result()
+
+    def deployment_keys(self) -> list[str]:
+        """Deployment keys for a 404's "did you mean": the first :data:`HINT_PAGES` pages, quietly."""
+        walk = PageWalk(50, HINT_PAGES)
+        while (call := walk.call()) is not None:
+            walk.take(self._call(call))
+        return deployment_keys(walk.items)
 
 
 class AsyncOrqClient(AsyncClient):
@@ -253,12 +315,14 @@ class AsyncOrqClient(AsyncClient):
     async def add_metrics(self, transaction_id: str, **fields: Any) -> dict[str, Any]:
         return await self._call(_metrics_call(transaction_id, metrics_body(**fields)))
 
-    async def list_deployments(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = await self._call(_deployments_call(limit, cursor))
-            items.extend(page.get("data", []))
-            if not page.get("has_more") or not page.get("data"):
-                return items
-            cursor = page["data"][-1]["id"]
+    async def list_deployments(self, *, limit: int = 50, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        walk = PageWalk(limit, max_pages)
+        while (call := walk.call()) is not None:
+            walk.take(await self._call(call))
+        return walk.result()
+
+    async def deployment_keys(self) -> list[str]:
+        walk = PageWalk(50, HINT_PAGES)
+        while (call := walk.call()) is not None:
+            walk.take(await self._call(call))
+        return deployment_keys(walk.items)

@@ -25,7 +25,7 @@ def client(service: str, *, timeout: float | None = None, stream_timeout: float 
 
     config = resolve(service)
     kwargs = {k: v for k, v in (("timeout", timeout), ("stream_timeout", stream_timeout), ("retry", retry)) if v is not None}
-    cache_key = (service, config.base_url, config.key, tuple(sorted(kwargs.items(), key=lambda kv: kv[0])))
+    cache_key = (service, config, tuple(sorted(kwargs.items(), key=lambda kv: kv[0])))
     with _clients_lock:
         if cache_key not in _clients:
             cls = {"orq": OrqClient, "baseten": BasetenClient, "galtea": GalteaClient}[service]

@@ -109,7 +109,7 @@ class ColumnRun:
         async with self._known_lock:
             if self._known is None:
                 try:
-                    self._known = [d["key"] for d in await client.list_deployments() if d.get("key")]
+                    self._known = await client.deployment_keys()
                 except OrqMagicError:
                     self._known = []
         if not self._known:

@@ -50,7 +50,7 @@ def _matrix(values: list[Any], widths: list[int]) -> np.ndarray:
     try:
         per_step = [value_set["values"] for value_set in values]
         lengths = np.array([len(v) for step in per_step for v in step], dtype=np.int64)
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, IndexError):
         raise MetricsFormatError("every value set needs a 'values' list of lists") from None
     if lengths.size != len(values) * len(widths) or (lengths.reshape(len(values), len(widths)) != widths).any():
         raise MetricsFormatError(
@@ -58,9 +58,9 @@ def _matrix(values: list[Any], widths: list[int]) -> np.ndarray:
         )
     try:
         flat = np.array(list(chain(chain(per_step))), dtype=float)
+        return flat.reshape(len(values), sum(widths))
     except (TypeError, ValueError):
-        raise MetricsFormatError("metric values must be numbers or null") from None
-    return flat.reshape(len(values), sum(widths))
+        raise MetricsFormatError("metric values must be numbers or null, one list per series") from None
 
 
 @dataclass(frozen=True)
@@ -75,17 +75,22 @@ class _Layout:
 
 def _layout_key(response: Mapping[str, Any]) -> tuple:
     """The descriptors as a hashable key (checked fully, once per layout, by :func:`_layout`)."""
+    if not isinstance(response, Mapping):
+        raise MetricsFormatError(f"the metrics response is {type(response).__name__}, not an object")
     descriptors = response.get("metric_descriptors")
     if not isinstance(descriptors, list):
         raise MetricsFormatError("metric_descriptors is missing or not a list")
     try:
-        return tuple(
+        key = tuple(
             (d["name"], d.get("unit_hint") or "UNKNOWN", d.get("kind") or "UNKNOWN",
              tuple(tuple(sorted(labels.items())) for labels in d["label_sets"]))
             for d in descriptors
         )
+        hash(key)  # every name, unit, kind and label is text (a list or an object there cannot be a category)
     except (TypeError, KeyError, AttributeError):
-        raise MetricsFormatError("each metric descriptor needs a name and label_sets (a list of label maps)") from None
+        raise MetricsFormatError("each metric descriptor needs a name and label_sets (a list of label maps), "
+                                 "with text for names, units, kinds and labels") from None
+    return key
 
 
 def _check_layout(key: tuple) -> None:
@@ -140,7 +145,7 @@ def build_frame(response: Mapping[str, Any], *, model_id: str | None = None, dep
     steps, width = matrix.shape
     try:
         starts = np.fromiter(map(operator.itemgetter("start_epoch_millis"), values), dtype=np.int64, count=len(values))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise MetricsFormatError("every value set needs an integer start_epoch_millis") from None
     tiled = np.tile(layout.codes, (1, steps))
     categorical = {name: pd.Categorical.from_codes(tiled[i], dtype=layout.dtypes[i], validate=False)

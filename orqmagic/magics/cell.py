@@ -59,17 +59,22 @@ def literal_or_variable(token: str, namespace: Mapping[str, Any], *, option: str
     token = token.strip()
     if token.isidentifier() and token in namespace:
         return namespace[token]
-    try:
-        return json.loads(token)
-    except ValueError:
-        pass
-    try:
-        return ast.literal_eval(token)
-    except (ValueError, SyntaxError):
-        pass
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(token)
+        except (ValueError, SyntaxError):
+            pass
+        except (RecursionError, MemoryError):  # the parsers recurse once per level of nesting
+            raise CellSyntaxError(f"{option}: the value nests too deeply to read ({short(token)})") from None
     if token.isidentifier():
         raise CellSyntaxError(f"{option}: no variable named {token!r} in the notebook")
-    raise CellSyntaxError(f"{option}: {token!r} is neither a variable nor JSON")
+    raise CellSyntaxError(f"{option}: {short(token)} is neither a variable nor JSON")
+
+
+def short(token: str, limit: int = 60) -> str:
+    """A token as an error quotes it: one line, at most ``limit`` characters."""
+    text = " ".join(token.split())
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def mapping_option(tokens: list[str] | None, namespace: Mapping[str, Any], *, option: str) -> dict[str, Any] | None:
@@ -159,6 +164,8 @@ def metric_definition(text: str, *, toml: bool = False) -> dict[str, Any]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise CellSyntaxError(f"the TOML does not parse: {exc}") from None
+        except (RecursionError, MemoryError):
+            raise CellSyntaxError("the TOML nests too deeply to read") from None
     else:
         import yaml
 
@@ -169,6 +176,8 @@ def metric_definition(text: str, *, toml: bool = False) -> dict[str, Any]:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise CellSyntaxError(f"the YAML does not parse: {problem}{where}") from None
+        except (RecursionError, MemoryError):
+            raise CellSyntaxError("the YAML nests too deeply to read") from None
     if not isinstance(data, dict):
         raise CellSyntaxError("the definition must be a mapping of fields (name:, source:, evaluation_params:, ...)")
     unknown = [k for k in data if k not in _METRIC_KEYS]

@@ -74,7 +74,7 @@ def cmd_status() -> Status:
         sandboxed = config.sandbox or sandbox_mode_active()
         rows.append({
             "service": service.title,
-            "where": config.base_url,
+            "where": config.base_url + (" (URL credentials hidden)" if config.hidden else ""),
             "key": _key_state(name, sandboxed) if (config.key or sandboxed) else "absent",
             "mode": "sandbox (simulated)" if sandboxed else "remote",
         })

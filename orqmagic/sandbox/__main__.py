@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from .app import build_app
+    from .connections import server_config
     from .state import SandboxState
 
     key = args.key or f"sbx_{secrets.token_urlsafe(12)}"
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"orqmagic sandbox on {url}  (accepts key: {key})", flush=True)
     print("Point a shell or a notebook server at it with:", flush=True)
     print(f"  export {exports}", flush=True)
-    server = uvicorn.Server(uvicorn.Config(build_app(state), log_level="warning", access_log=False))
+    server = uvicorn.Server(server_config(build_app(state), log_level="warning", access_log=False))
     server.run(sockets=[sock])
     return 0
 

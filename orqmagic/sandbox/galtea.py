@@ -89,6 +89,7 @@ async def create(request: Request, state: SandboxState, faults: Faults) -> Respo
         if parent is not None and parent["legacyAt"] is None:
             parent["legacyAt"] = now
         state.galtea_metrics.append(metric)
+        state.prune_metrics()
     state.record("galtea.metric", metric_id=metric_id, body=body)
     return JSONResponse(metric, status_code=201)
 

@@ -93,7 +93,7 @@ async def _answer_request(request: Request, state: SandboxState,
     key = body["key"]
     response_id = new_ulid()
     telemetry = new_telemetry()
-    state.transactions[response_id] = {"key": key, "created": time.time(), "trace_id": telemetry["trace_id"]}
+    state.remember_transaction(response_id, {"key": key, "created": time.time(), "trace_id": telemetry["trace_id"]})
     return key, compose(key, body, faults), response_id, telemetry
 
 

@@ -26,7 +26,9 @@ class Sandbox:
     ...     client = OrqClient(base_url=sb.url, api_key=sb.key)
 
     ``token_rate`` is stream chunks per second (0: as fast as possible);
-    ``faults`` is a spec for :class:`~orqmagic.sandbox.faults.Faults`.
+    ``faults`` is a spec for :class:`~orqmagic.sandbox.faults.Faults`;
+    ``head_timeout`` is how long a connection may go without sending a whole
+    request head before it is closed (default 10 s; see :mod:`.connections`).
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class Sandbox:
         token_rate: float = 0.0,
         faults: str | None = None,
         host: str = "127.0.0.1",
+        head_timeout: float | None = None,
     ) -> None:
         self.state = SandboxState(
             key=key or f"sbx_{secrets.token_urlsafe(12)}",
@@ -45,6 +48,9 @@ class Sandbox:
         )
         self._host = host
         self._port = port
+        from .connections import HEAD_TIMEOUT
+
+        self._head_timeout = HEAD_TIMEOUT if head_timeout is None else head_timeout
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -66,14 +72,15 @@ class Sandbox:
         import uvicorn
 
         from .app import build_app
+        from .connections import server_config
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            build_app(self.state), log_level="critical", access_log=False, lifespan="off",
-            timeout_graceful_shutdown=1,
+        config = server_config(
+            build_app(self.state), head_timeout=self._head_timeout, log_level="critical", access_log=False,
+            lifespan="off", timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -45,6 +45,17 @@ class SandboxState:
             self._cap(self.received)
             self._cap(self.streams)
 
+    def remember_transaction(self, response_id: str, record: dict[str, Any]) -> None:
+        """A response id that metrics may later name; the oldest are forgotten past :data:`MAX_RECORDS`."""
+        with self.lock:
+            self.transactions[response_id] = record
+            while len(self.transactions) > MAX_RECORDS:
+                del self.transactions[next(iter(self.transactions))]
+
+    def prune_metrics(self) -> None:
+        """Galtea metric definitions past :data:`MAX_RECORDS`: the oldest go (called with the state's lock held)."""
+        del self.galtea_metrics[:max(0, len(self.galtea_metrics) - MAX_RECORDS)]
+
     def begin(self) -> None:
         with self.lock:
             self.in_flight += 1
