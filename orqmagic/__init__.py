@@ -58,6 +58,7 @@ _LAZY = {
     "Outbox": "orqmagic.outbox",
     "runs": "orqmagic.run_store",
     "load_run": "orqmagic.run_store",
+    "last_result": "orqmagic.api",
 }
 
 __all__ = [
@@ -98,6 +99,7 @@ __all__ = [
     "fetch_metrics",
     "invoke",
     "invoke_many",
+    "last_result",
     "list_metrics",
     "load_ipython_extension",
     "load_run",
@@ -141,7 +143,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .api import add_metrics, create_metric, invoke, list_metrics
+    from .api import add_metrics, create_metric, invoke, last_result, list_metrics
     from .clients import (
         AsyncBasetenClient,
         AsyncGalteaClient,

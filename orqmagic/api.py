@@ -12,7 +12,7 @@ from .clients.shared import _clients, client  # noqa: F401  # re-exported: the f
 from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
 from .outbox import add_metrics
 from .render.live import LiveView, live_view
-from .result import InvokeResult
+from .result import InvokeResult, last_result, remember
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,14 +21,6 @@ if TYPE_CHECKING:
 
     from .cache import CachedCall
     from .clients import GalteaClient, OrqClient
-
-_last: dict[str, InvokeResult | None] = {"result": None}
-
-
-def last_result() -> InvokeResult | None:
-    """The most recent answer, kept even when its call ended in an interrupt or an error."""
-    return _last["result"]
-
 
 def invoke(
     key: str,
@@ -91,7 +83,7 @@ def invoke(
         raise
     finally:
         retry_listener.reset(token)
-    _last["result"] = result
+    remember(result)
     if result.interrupted:
         raise KeyboardInterrupt
     if result.error is not None and not result.complete:
@@ -155,7 +147,7 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
         sandbox=orq.config.sandbox,
     )
     _settle_cache(result, cached, kept, acc)
-    _last["result"] = result
+    remember(result)
     view.finish(result)
     if failure is not None:  # re-raise the specific error (MalformedChunkError, StreamTimeout, ...) with the answer so far
         failure.partial = result
