@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tomllib
-
 import orqmagic
 from tests.tree_guard import changed_since, tree_state
 
@@ -58,8 +56,7 @@ def test_every_test_has_a_timeout(request):
     """A test waiting on an interrupt that never comes fails after a while instead of hanging CI for ever."""
     assert request.config.pluginmanager.hasplugin("timeout")
     assert float(request.config.getini("timeout")) >= 60
-    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
-    assert any(d.startswith("pytest-timeout") for d in dev)
+    assert '"pytest-timeout>=' in (ROOT / "pyproject.toml").read_text()  # in the dev extra the README installs
 
 
 def test_last_result_is_exported_as_documented(sandbox_env):
