@@ -68,7 +68,8 @@ def invoke(
     if cache:
         from .cache import response_cache
 
-        cached = response_cache(cache_max_mb, cache_max_age_days).call(body, base_url=orq.config.base_url)
+        store = response_cache(cache_max_mb, cache_max_age_days)  # None (and one note) if the store is unusable
+        cached = store.call(body, config=orq.config) if store is not None else None
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
     token = retry_listener.set(getattr(view, "status", None))  # "rate limited, retrying in 20 s" shows in the view

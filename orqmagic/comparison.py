@@ -3,7 +3,8 @@
 The columns run concurrently on the async client in a worker thread's loop (the
 same runner as batch runs), so the wall time is that of the slowest column. The
 caller's thread draws the live view and receives Ctrl-C, which stops every
-stream and keeps what each column had received.
+stream and keeps what each column had received. Whatever one column raises is
+that column's error; the others stream on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aio import run_in_worker
 from .clients.orq import deployment_body, deployment_hint, metrics_body
+from .clients.redaction import redact
 from .errors import NotFoundError, OrqMagicError, ValidationError
 from .render.diff import TextDiff
 from .result import InvokeResult
@@ -76,6 +78,8 @@ class _Run:
                 error += await self._hint(client, column.deployment, exc.server_message)
         except asyncio.CancelledError:
             interrupted = True
+        except Exception as exc:  # whatever this column raised is its own error: the others go on, unblamed
+            error = redact(" ".join(f"{type(exc).__name__}: {exc}".split()), client.config.key)
         column.result = InvokeResult.from_accumulator(
             column.acc, deployment=column.deployment, complete=complete, interrupted=interrupted, error=error,
             latency_ms=(time.perf_counter() - started) * 1000,
@@ -275,10 +279,10 @@ def compare(
     if cache:
         from .cache import response_cache
 
-        store = response_cache(cache_max_mb, cache_max_age_days)
-        for column in columns:
+        store = response_cache(cache_max_mb, cache_max_age_days)  # None (and one note) if the store is unusable
+        for column in columns if store is not None else ():
             column.cached = store.call(deployment_body(column.deployment, stream=stream, **column.request),
-                                       base_url=config.base_url)
+                                       config=config)
 
     view = columns_view(display=display, fmt=fmt, throttle=throttle, footer=footer)
     wake = threading.Event()

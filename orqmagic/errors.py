@@ -159,7 +159,7 @@ class RunBusyError(OrqMagicError):
         self.holder = holder
 
 
-class OrqMagicWarning(UserWarning):
+class OrqMagicWarning(RuntimeWarning):
     """Something went wrong that did not stop the call: answers not recorded, a cache that could not be used."""
 
 
