@@ -8,8 +8,8 @@ from IPython.core.error import UsageError
 
 import orqmagic
 from orqmagic import ValidationError
-from orqmagic.batch import RESULT_COLUMNS
 from orqmagic.clients import OrqClient
+from orqmagic.evaluation.batch import RESULT_COLUMNS
 
 
 def expected_text(sandbox, prompt: str) -> str:
@@ -75,7 +75,7 @@ def test_ctrl_c_keeps_the_rows_finished_so_far_then_raises(sandbox_env, sandbox,
     """Ctrl-C arrives the moment the first row is done; streams started after it never answer, so the rows
     finished are exactly those already in flight (at most ``concurrency``), whatever the machine's speed.
     They are kept in ``last_result()``, and the interrupt goes on up, so the cell stops."""
-    from orqmagic.batch import Progress
+    from orqmagic.evaluation.batch import Progress
 
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(40)]})
     update = Progress.update

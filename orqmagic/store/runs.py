@@ -30,9 +30,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunBusyError, ValidationError
-from .outbox_claims import LEASE_S, describe, hold, holds, new_token, release
-from .store import Store, StoreError, default_store
+from ..errors import RunBusyError, ValidationError
+from .claims import LEASE_S, describe, hold, holds, new_token, release
+from .database import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -39,13 +39,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import ValidationError, warn
-from .store import Store, StoreError, default_store
+from ..errors import ValidationError, warn
+from .database import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .config import Secret, ServiceConfig
+    from ..config import Secret, ServiceConfig
 
 DEFAULT_MAX_MB = 256.0
 DEFAULT_MAX_AGE_DAYS = 30.0

@@ -16,19 +16,19 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import aio
-from .clients.accumulator import StreamAccumulator
-from .clients.orq import deployment_body
-from .clients.redaction import redact
-from .errors import OrqMagicError, StreamInterrupted
-from .outbox_reports import is_transient
+from ..clients.accumulator import StreamAccumulator
+from ..clients.orq import deployment_body
+from ..clients.redaction import redact
+from ..errors import OrqMagicError, StreamInterrupted
+from ..store.receipts import is_transient
+from . import worker as aio
 
 if TYPE_CHECKING:
-    from .cache import ResponseCache
-    from .clients import AsyncOrqClient
-    from .config import ServiceConfig
+    from ..clients import AsyncOrqClient
+    from ..config import ServiceConfig
+    from ..store.cache import ResponseCache
+    from ..store.runs import Recorder
     from .progress import Progress
-    from .run_store import Recorder
 
 
 def retryable(exc: BaseException) -> bool:
