@@ -10,7 +10,7 @@ again with other ones is refused (``overwrite=True`` starts it afresh), because
 mixing answers to different questions under one name would make its summary lie.
 
 A run is owned: opening it takes a lease in the store (``leases``, the outbox's
-claim rules, :mod:`orqmagic.outbox_claims`), so one process at a time sends its
+claim rules, :mod:`orqmagic.store.claims`), so one process at a time sends its
 rows; a second gets :class:`~orqmagic.errors.RunBusyError` (or waits, ``wait=True``),
 and ``overwrite=True`` cannot wipe a run another process is still filling. The
 lease is renewed while the run works, given up when it ends, and free at once
