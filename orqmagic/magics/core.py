@@ -70,6 +70,7 @@ class OrqMagic(Magics):
     @argument("--retry-failed", nargs="?", const=True, metavar="all",
               help="With --run: send the rows that failed for a passing reason again (--retry-failed all: every failed row).")
     @argument("--overwrite", action="store_true", help="With --run: start the run NAME afresh.")
+    @argument("--wait", action="store_true", help="With --run: if another process is running NAME, wait for it, then resume.")
     @argument("--trials", type=int, metavar="N", help="With --over: send every row N times.")
     @line_cell_magic
     def invoke(self, line: str, cell: str | None = None) -> None:
@@ -100,8 +101,8 @@ class OrqMagic(Magics):
             raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
         if args.over:
             return self._invoke_over(key, args, cell)
-        if args.run or args.trials is not None or args.retry_failed or args.overwrite:
-            raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF")
+        if args.run or args.trials is not None or args.retry_failed or args.overwrite or args.wait:
+            raise UsageError("--run, --trials, --retry-failed, --overwrite and --wait go with --over DF")
         try:
             request = cells.request_fields(args, cell, self.shell.user_ns, interpolate_default=self.interpolate)
         except (cells.CellSyntaxError, ValidationError) as exc:
@@ -139,8 +140,8 @@ class OrqMagic(Magics):
             raise UsageError("name a deployment for the variants: %%invoke KEY --variants VAR")
         if args.over:
             raise UsageError("--over runs one deployment over many rows; compare deployments without it")
-        if args.run or args.trials is not None or args.retry_failed or args.overwrite:
-            raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF, not with a comparison")
+        if args.run or args.trials is not None or args.retry_failed or args.overwrite or args.wait:
+            raise UsageError("--run, --trials, --retry-failed, --overwrite and --wait go with --over DF, not with a comparison")
         variants = None
         try:
             if args.variants:
@@ -186,7 +187,8 @@ class OrqMagic(Magics):
             results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=self.concurrency if args.concurrency is None else args.concurrency,
                                   mock_response=args.mock, system=args.system, run=args.run,
                                   trials=1 if args.trials is None else args.trials,
-                                  retry_failed=args.retry_failed or False, overwrite=args.overwrite, **self._cache_options(args))
+                                  retry_failed=args.retry_failed or False, overwrite=args.overwrite, wait=args.wait,
+                                  **self._cache_options(args))
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
         except KeyboardInterrupt:
