@@ -100,6 +100,11 @@ def holds(conn: sqlite3.Connection, name: str, token: str, lease: float = LEASE_
                         (time.time() + lease, name, token)).rowcount == 1
 
 
+def forget(token: str) -> None:
+    """This runner holds nothing after all (its lease was rolled back with a refused transaction)."""
+    _active.discard(token)
+
+
 def release(conn: sqlite3.Connection, name: str, token: str) -> None:
     """Give the lease up (a lease held by someone else since is theirs and stays)."""
     _active.discard(token)

@@ -25,13 +25,14 @@ import contextlib
 import hashlib
 import json
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RunBusyError, ValidationError
-from .claims import LEASE_S, describe, hold, holds, new_token, release
+from .claims import LEASE_S, describe, forget, hold, holds, new_token, release
 from .database import Store, StoreError, default_store
 
 if TYPE_CHECKING:
@@ -77,8 +78,12 @@ class Run:
             raise ValidationError("run must be a non-empty name", field="run")
         run = cls(name, store or default_store(), new_token())
         while True:
-            holder = run._open(deployment=deployment, prompt=prompt, requests=requests, inputs=inputs, trials=trials,
-                               overwrite=overwrite)
+            try:
+                holder = run._open(deployment=deployment, prompt=prompt, requests=requests, inputs=inputs,
+                                   trials=trials, overwrite=overwrite)
+            except BaseException:
+                forget(run.token)  # refused (other questions, a full disk): we hold nothing
+                raise
             if holder is None:
                 return run
             if not wait:
@@ -125,9 +130,21 @@ class Run:
             release(conn, self.lease, self.token)
 
     def recorded(self) -> dict[tuple[int, int], dict[str, Any]]:
-        """Every recorded row: ``(row, trial) -> result``."""
-        rows = self.store.connection().execute("SELECT row, trial, result FROM run_rows WHERE run = ?", (self.name,))
-        return {(r["row"], r["trial"]): json.loads(r["result"]) for r in rows}
+        """Every recorded row: ``(row, trial) -> result``; a row that cannot be read counts as not recorded (sent again)."""
+        try:
+            rows = self.store.connection().execute("SELECT row, trial, result FROM run_rows WHERE run = ?",
+                                                   (self.name,)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"the recorded rows of run {self.name!r} cannot be read ({exc})") from None
+        found = {}
+        for r in rows:
+            try:
+                result = json.loads(r["result"])
+            except (TypeError, ValueError):
+                continue
+            if isinstance(result, dict):
+                found[(r["row"], r["trial"])] = result
+        return found
 
     def record(self, row: int, trial: int, result: dict[str, Any]) -> None:
         """Record one finished row, committed at once."""
