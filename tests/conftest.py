@@ -118,6 +118,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         message = ("the tests changed files git tracks or does not ignore (write them under test-artifacts/ "
                    f"or a temporary folder): {', '.join(changed)}")
+        if _tree_before:  # a developer's tree, edited while the tests ran? say so, but do not fail their run
+            message += " (or you edited them while the tests ran)"
         if reporter is not None:
             reporter.write_line(message, red=True)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if not _tree_before:  # a clean clone, as CI and a newcomer have it, must stay clean
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

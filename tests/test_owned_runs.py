@@ -16,6 +16,8 @@ import time
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import orqmagic
 from orqmagic import RunBusyError
@@ -298,3 +300,39 @@ def test_warnings_are_one_line(sandbox_env):
     with pytest.warns(OrqMagicWarning) as caught:
         orqmagic.errors.warn("two\nlines   here")
     assert str(caught[0].message) == "two lines here"
+
+
+# -- the lease rules, as a class: who may take a run from whom ---------------------------------------
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+@settings(max_examples=80, deadline=None)
+@given(host=st.sampled_from(["here", "elsewhere"]), who=st.sampled_from(["me-active", "me-abandoned", "dead", "alive"]),
+       lapse=st.sampled_from([-5.0, 60.0]))
+def test_a_lease_is_taken_exactly_when_its_holder_cannot_be_running_it(tmp_path_factory, host, who, lapse):
+    """Free: lapsed, or held on this machine by a dead process or by this process's abandoned runner. Else busy."""
+    from orqmagic.store import claims
+
+    store = Store(tmp_path_factory.mktemp("lease") / "s.sqlite3")
+    pid = {"me-active": os.getpid(), "me-abandoned": os.getpid(), "dead": _dead_pid(), "alive": os.getppid()}[who]
+    holder = f"{claims.HOST if host == 'here' else 'elsewhere.example'}|{pid}|{os.urandom(4).hex()}"
+    if who == "me-active":
+        claims._active.add(holder)
+    now = time.time()
+    store.connection().execute("INSERT INTO leases (name, holder, held_until, since) VALUES ('run:x', ?, ?, ?)",
+                               (holder, now + lapse, now))
+    mine = claims.new_token()
+    with store.transaction() as conn:
+        busy = claims.hold(conn, "run:x", mine)
+    free = lapse < 0 or (host == "here" and who in ("dead", "me-abandoned"))
+    assert (busy is None) == free and (busy in (None, holder))
+    held_by = store.connection().execute("SELECT holder FROM leases WHERE name = 'run:x'").fetchone()["holder"]
+    assert held_by == (mine if free else holder)
+    claims.forget(mine)
+    claims.forget(holder)
+    store.close()

@@ -3,8 +3,9 @@
 Tests write what they make (screenshots, executed notebooks, stores) to ignored or
 temporary folders. This guard takes the clone's changed and untracked files, with a
 digest of each, before the session and after it; anything new or changed since is a
-file the tests wrote where they should not, and fails the run. Files a developer had
-already changed are compared by content, so their own edits in progress are not blamed.
+file the tests wrote where they should not. In a clean clone (CI, a newcomer) that fails
+the run; in a tree with edits in progress it is reported only, since the developer may
+have edited files while the tests ran.
 """
 
 from __future__ import annotations
