@@ -184,3 +184,16 @@ def test_an_unusable_store_makes_cache_true_go_on_uncached_with_one_note(sandbox
         notes = [str(w.message) for w in caught if issubclass(w.category, OrqMagicWarning)]
         assert len(notes) == 1 and notes[0].startswith("cache=True: the local store cannot be used"), notes
     assert sent(sandbox, mark) == 1 + 2 + 3
+
+
+def test_a_batch_whose_answers_cannot_be_cached_warns_once_not_per_row(sandbox_env, sandbox, monkeypatch):
+    def full(self, *args, **kwargs):
+        raise StoreError("the local store at /x could not be written (database or disk is full)")
+
+    monkeypatch.setattr(ResponseCache, "put", full)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = orqmagic.invoke_many("support-bot", pd.DataFrame({"q": [f"q{i}" for i in range(12)]}), prompt="{{q}}",
+                                   cache=True, progress=False)
+    notes = [str(w.message) for w in caught if issubclass(w.category, OrqMagicWarning)]
+    assert out["text"].notna().all() and len(notes) == 1 and "not cached" in notes[0] and "disk is full" in notes[0]

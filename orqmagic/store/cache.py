@@ -148,7 +148,7 @@ class CachedCall:
                            streamed=bool(self.body.get("stream")), label=_label(self.body), chunks=chunks,
                            latency_ms=latency_ms, ttft_ms=ttft_ms)
         except (StoreError, sqlite3.Error) as exc:
-            warn(f"the answer was not cached: {exc}")
+            self.cache.not_saved(exc)
 
 
 class ResponseCache:
@@ -158,6 +158,13 @@ class ResponseCache:
         self.store = store or default_store()
         self.settings = settings or CacheSettings.resolve()
         self._secret: bytes | None = None
+        self._unsaved = 0
+
+    def not_saved(self, exc: BaseException) -> None:
+        """One warning line for the first answer this cache could not keep, not one per row of a batch."""
+        self._unsaved += 1
+        if self._unsaved == 1:
+            warn(f"the answer was not cached: {exc}")
 
     def call(self, body: dict[str, Any], *, config: ServiceConfig | None = None, base_url: str | None = None,
              key: Secret | str | None = None, trial: int = 1) -> CachedCall:
