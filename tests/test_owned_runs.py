@@ -65,7 +65,17 @@ def wait_for_lease(name: str, process: subprocess.Popen) -> None:
 
 
 HOLDER = """
-import json, pandas as pd, orqmagic
+import json, os, time, pandas as pd, orqmagic
+from orqmagic.store.runs import Run
+if os.environ.get("GATE"):  # hold the run, after the first recorded rows, until the test opens the gate
+    record_many = Run.record_many
+
+    def record_then_wait(self, items):
+        record_many(self, items)
+        while not os.path.exists(os.environ["GATE"]):
+            time.sleep(0.01)
+
+    Run.record_many = record_then_wait
 frame = pd.DataFrame({"q": [f"shared {i}" for i in range(40)]})
 out = orqmagic.invoke_many("support-bot", frame, prompt="{{q}}", run="shared", concurrency=2, progress=False,
                            wait=WAIT)
@@ -89,12 +99,13 @@ def test_two_processes_on_one_run_send_every_row_exactly_once(sandbox_env, sandb
     assert sorted(s["id"] for s in served) == reports[1]["ids"] == reports[0]["ids"]  # one stream per row, the same answers
 
 
-def test_a_second_runner_gets_one_typed_line_and_sends_nothing(sandbox_env, sandbox, tmp_path):
-    sandbox.set_faults("latency_ms=40")
+def test_a_second_runner_gets_one_typed_line_and_sends_nothing(sandbox_env, sandbox, tmp_path, monkeypatch):
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("GATE", str(gate))
     mark = len(sandbox.streams())
     holder = child(tmp_path, HOLDER.replace("WAIT", "False"))
     try:
-        wait_for_lease("shared", holder)
+        wait_for_lease("shared", holder)  # and it stays held until the gate opens: no race with the clock
         for overwrite in (False, True):  # overwrite=True on a run another process fills is refused too
             with pytest.raises(RunBusyError) as caught:
                 orqmagic.invoke_many("support-bot", rows(40, "shared"), prompt="{{q}}", run="shared",
@@ -102,6 +113,7 @@ def test_a_second_runner_gets_one_typed_line_and_sends_nothing(sandbox_env, sand
             message = str(caught.value)
             assert "\n" not in message and f"process {holder.pid} on this machine" in message
             assert "nothing was sent" in message and caught.value.run == "shared"
+        gate.touch()
         # wait=True waits for the holder to finish, then finds every row recorded
         again = orqmagic.invoke_many("support-bot", rows(40, "shared"), prompt="{{q}}", run="shared", wait=True,
                                      progress=False)
