@@ -181,13 +181,14 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext orqmagic``: register ``%%invoke``, ``%orq`` and friends."""
+    """``%load_ext orqmagic``: register ``%%invoke``, ``%orq`` and friends in ``ipython`` (the running shell)."""
     from .magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext orqmagic``: remove the magics from ``ipython`` (the running shell)."""
     from .magics import unload
 
     unload(ipython)
