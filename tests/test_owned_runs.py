@@ -348,3 +348,20 @@ def test_a_lease_is_taken_exactly_when_its_holder_cannot_be_running_it(tmp_path_
     claims.forget(mine)
     claims.forget(holder)
     store.close()
+
+
+def test_a_busy_run_in_the_magic_is_one_line_and_nothing_is_sent(ip, sandbox):
+    from orqmagic.magics.errors import CellError
+    from orqmagic.store import claims
+
+    holder = f"{claims.HOST}|{os.getppid()}|cafe"  # a live process on this machine (the one that started us)
+    now = time.time()
+    default_store().connection().execute("INSERT INTO leases (name, holder, held_until, since) VALUES (?, ?, ?, ?)",
+                                         ("run:busy", holder, now + 60, now))
+    ip.user_ns["cases"] = rows(3)
+    mark = len(sandbox.requests())
+    result = ip.run_cell("%%invoke support-bot --over cases --run busy\n{{q}}")
+    assert isinstance(result.error_in_exec, CellError)
+    lines = result.error_in_exec._render_traceback_()
+    assert f"run 'busy' is being run by process {os.getppid()} on this machine" in " ".join(lines)
+    assert sandbox.requests()[mark:] == []
