@@ -25,6 +25,7 @@ from .errors import (
     OrqMagicError,
     RateLimitError,
     RequestTimeout,
+    RunBusyError,
     ServerError,
     StreamInterrupted,
     StreamTimeout,
@@ -65,6 +66,7 @@ _LAZY = {
     "judge": "orqmagic.evaluation.judging",
     "Metric": "orqmagic.evaluation.metric",
     "pairwise": "orqmagic.evaluation.pairwise",
+    "last_result": "orqmagic.api",
 }
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeout",
     "RetryPolicy",
+    "RunBusyError",
     "Sandbox",
     "Secret",
     "ServerError",
@@ -108,6 +111,7 @@ __all__ = [
     "invoke",
     "invoke_many",
     "judge",
+    "last_result",
     "list_metrics",
     "load_ipython_extension",
     "load_run",
@@ -199,7 +203,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .api import add_metrics, create_metric, invoke, list_metrics
+    from .api import add_metrics, create_metric, invoke, last_result, list_metrics
     from .clients import (
         AsyncBasetenClient,
         AsyncGalteaClient,

@@ -11,7 +11,7 @@ from .clients.retry import retry_listener
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
 from .render.live import LiveView, live_view
-from .result import InvokeResult
+from .result import InvokeResult, last_result, remember
 from .store.outbox import add_metrics
 
 if TYPE_CHECKING:
@@ -21,14 +21,6 @@ if TYPE_CHECKING:
 
     from .clients import GalteaClient, OrqClient
     from .store.cache import CachedCall
-
-_last: dict[str, InvokeResult | None] = {"result": None}
-
-
-def last_result() -> InvokeResult | None:
-    """The most recent answer, kept even when its call ended in an interrupt or an error."""
-    return _last["result"]
-
 
 def invoke(
     key: str,
@@ -85,7 +77,8 @@ def invoke(
     if cache:
         from .store.cache import response_cache
 
-        cached = response_cache(cache_max_mb, cache_max_age_days).call(body, base_url=orq.config.base_url)
+        store = response_cache(cache_max_mb, cache_max_age_days)  # None (and one note) if the store is unusable
+        cached = store.call(body, config=orq.config) if store is not None else None
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)
     runner = _run_stream if stream else _run_once
     token = retry_listener.set(getattr(view, "status", None))  # "rate limited, retrying in 20 s" shows in the view
@@ -100,7 +93,7 @@ def invoke(
         raise
     finally:
         retry_listener.reset(token)
-    _last["result"] = result
+    remember(result)
     if result.interrupted:
         raise KeyboardInterrupt
     if result.error is not None and not result.complete:
@@ -164,7 +157,7 @@ def _run_stream(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView
         sandbox=orq.config.sandbox,
     )
     _settle_cache(result, cached, kept, acc)
-    _last["result"] = result
+    remember(result)
     view.finish(result)
     if failure is not None:  # re-raise the specific error (MalformedChunkError, StreamTimeout, ...) with the answer so far
         failure.partial = result

@@ -146,3 +146,35 @@ def error_for_status(
 
 class JudgeAnswerError(OrqMagicError):
     """A judge deployment's answer that states no usable score or verdict (it becomes that row's ``judge_error``)."""
+
+
+# -- issue 19: owned runs, and what a call tells without stopping ------------------------------------------
+
+
+class RunBusyError(OrqMagicError):
+    """A named run is held by another live runner (process or thread); nothing was sent.
+
+    ``holder`` says who holds it (host and process id), so the user can tell a
+    second notebook from a forgotten one.
+    """
+
+    def __init__(self, message: str, *, run: str, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.run = run
+        self.holder = holder
+
+
+class OrqMagicWarning(RuntimeWarning):
+    """Something went wrong that did not stop the call: answers not recorded, a cache that could not be used."""
+
+
+def warn(message: str) -> None:
+    """One warning line (``orqmagic: OrqMagicWarning: ...``), with no source line under it.
+
+    ``warnings.warn`` would print the caller's file, line and source; this says
+    only what happened, which is all a notebook user needs. It is still a
+    warning, so ``warnings.filterwarnings`` and ``pytest.warns`` see it.
+    """
+    import warnings
+
+    warnings.warn_explicit(" ".join(message.split()), OrqMagicWarning, filename="orqmagic", lineno=0)

@@ -6,7 +6,25 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .clients.accumulator import StreamAccumulator
+
+_last: dict[str, Any] = {"result": None}
+
+
+def last_result() -> InvokeResult | pd.DataFrame | None:
+    """The most recent answer (or batch frame), kept even when its call ended in an interrupt or an error.
+
+    It lives here, below the API and the batch runner, so both can keep what they
+    got before re-raising a Ctrl-C: the caller always has a way back to it.
+    """
+    return _last["result"]
+
+
+def remember(value: InvokeResult | pd.DataFrame) -> None:
+    """Make ``value`` what :func:`last_result` returns."""
+    _last["result"] = value
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,34 @@ def ip(sandbox_env: Sandbox):
 
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+# -- the suite leaves the clone as it found it (issue 19) -----------------------------------------------
+
+_tree_before: dict[str, str] | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.tree_guard import tree_state
+
+    global _tree_before
+    _tree_before = tree_state(Path(__file__).resolve().parents[1])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.tree_guard import changed_since, tree_state
+
+    after = tree_state(Path(__file__).resolve().parents[1]) if _tree_before is not None else None
+    if _tree_before is None or after is None:
+        return
+    changed = changed_since(_tree_before, after)
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = ("the tests changed files git tracks or does not ignore (write them under test-artifacts/ "
+                   f"or a temporary folder): {', '.join(changed)}")
+        if _tree_before:  # a developer's tree, edited while the tests ran? say so, but do not fail their run
+            message += " (or you edited them while the tests ran)"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        if not _tree_before:  # a clean clone, as CI and a newcomer have it, must stay clean
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -71,9 +71,10 @@ def test_mid_stream_failure_keeps_partial_text_in_the_row(sandbox_env, sandbox, 
     assert results["text"].str.startswith("## ").all()
 
 
-def test_ctrl_c_returns_the_rows_finished_so_far(sandbox_env, sandbox, monkeypatch):
+def test_ctrl_c_keeps_the_rows_finished_so_far_then_raises(sandbox_env, sandbox, monkeypatch):
     """Ctrl-C arrives the moment the first row is done; streams started after it never answer, so the rows
-    finished are exactly those already in flight (at most ``concurrency``), whatever the machine's speed."""
+    finished are exactly those already in flight (at most ``concurrency``), whatever the machine's speed.
+    They are kept in ``last_result()``, and the interrupt goes on up, so the cell stops."""
     from orqmagic.evaluation.batch import Progress
 
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(40)]})
@@ -86,7 +87,9 @@ def test_ctrl_c_returns_the_rows_finished_so_far(sandbox_env, sandbox, monkeypat
             _thread.interrupt_main()
 
     monkeypatch.setattr(Progress, "update", first_row_done_then_ctrl_c)
-    results = orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, progress=False)
+    results = orqmagic.last_result()
     assert results.attrs["interrupted"] is True
     assert 1 <= len(results) <= 2
     assert results["text"].notna().all() and results["error"].isna().all()

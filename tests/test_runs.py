@@ -95,7 +95,9 @@ def test_ctrl_c_keeps_every_finished_row_and_resume_sends_the_rest(sandbox_env, 
 
     monkeypatch.setattr(Run, "record_many", record_then_interrupt)
     sandbox.set_faults("latency_ms=50")
-    first = orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="ctrl-c", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        orqmagic.invoke_many("support-bot", rows, prompt="{{q}}", concurrency=2, run="ctrl-c", progress=False)
+    first = orqmagic.last_result()
     sandbox.set_faults(None)
     monkeypatch.setattr(Run, "record_many", original)
     assert first.attrs["interrupted"] is True

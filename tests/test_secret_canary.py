@@ -17,6 +17,7 @@ from orqmagic.config import resolve
 
 CANARY = "sk-canary-7Qx9ZpL2mW4vK8rT"
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PACKAGE = Path(orqmagic.__file__).resolve().parent  # our frames are the package's, wherever the clone lives
 ONE_TRY = RetryPolicy(attempts=1)
 
 
@@ -124,7 +125,7 @@ BAD_KEYS = [CANARY[:8] + "\n" + CANARY[8:], CANARY[:8] + "\r" + CANARY[8:], CANA
 def verbose_text(exc: BaseException) -> str:
     """What a verbose traceback shows of our frames, their local variables included (the caller's own are theirs)."""
     summary = traceback.TracebackException.from_exception(exc, capture_locals=True)
-    ours = [frame for frame in summary.stack if "/orqmagic/" in frame.filename.replace("\\", "/")]
+    ours = [frame for frame in summary.stack if Path(frame.filename).resolve().is_relative_to(PACKAGE)]
     assert ours, "the error was raised outside orqmagic?"
     return "".join(f"{f.filename}:{f.lineno} {f.name} {f.locals}\n" for f in ours) + "".join(summary.format_exception_only())
 

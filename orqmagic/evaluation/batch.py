@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..clients.orq import deployment_body
-from ..errors import ValidationError
+from ..errors import ValidationError, warn
+from ..result import remember
+from ..store.database import StoreError
 from ..store.runs import RESULT_COLUMNS, Recorder, Run, results_frame  # noqa: F401  (RESULT_COLUMNS is re-exported)
 from .progress import Progress, progress_mode
 from .rows import RowSender, run_in_worker
@@ -88,8 +90,9 @@ def invoke_many(
     progress: bool | None = None,
     orq: Any = None,
     run: str | None = None,
-    retry_failed: bool = False,
+    retry_failed: bool | str = False,
     overwrite: bool = False,
+    wait: bool = False,
     trials: int = 1,
     cache: bool = False,
     cache_max_mb: float | None = None,
@@ -102,13 +105,20 @@ def invoke_many(
     Each row's columns become ``inputs`` (all of them, or ``inputs_from``), or fill
     a ``{{column}}`` ``prompt`` template. ``fields`` are further request fields for
     every call (metadata, context, mock_response, ...). A failed row records its
-    error and does not stop the others; 429s are retried after ``Retry-After``.
-    Ctrl-C returns the rows finished so far (``df.attrs["interrupted"]``). An input
-    column whose name is also a result column (``text``, ``id``, ...) is kept as ``input_<name>``.
+    error and does not stop the others (whatever it raised); 429s are retried after
+    ``Retry-After``. Ctrl-C stops the batch, keeps the rows finished so far in
+    :func:`orqmagic.last_result` (and in the run, with ``run=``), then re-raises
+    ``KeyboardInterrupt``, so a cell that loops over several batches stops too.
+    An input column whose name is also a result column (``text``, ``id``, ...) is kept as ``input_<name>``.
 
     ``run="NAME"`` records every row in the local store as it finishes; calling
     again with the same name sends only the rows not yet recorded (and, with
-    ``retry_failed=True``, the failed ones). ``trials=N`` sends every row N times
+    ``retry_failed=True``, those that failed for a passing reason: network,
+    timeout, 429, 5xx; ``retry_failed="all"``: every failed row). A run is held
+    by one runner at a time: another process's :class:`~orqmagic.errors.RunBusyError`
+    unless ``wait=True``. If the store cannot record some answers (a full disk),
+    they are returned all the same, with one warning line (``attrs["unrecorded"]``).
+    ``trials=N`` sends every row N times
     (a ``trial`` column). ``cache=True`` replays identical earlier answers (see
     :mod:`orqmagic.store.cache`). ``attrs`` carry token totals and, with ``prices``
     (``{"provider/model": (input_per_1m, output_per_1m)}``), an estimated cost.
@@ -128,7 +138,7 @@ def invoke_many(
 
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValidationError("concurrency must be a whole number >= 1", field="concurrency")
-    _check_options(run=run, retry_failed=retry_failed, overwrite=overwrite, trials=trials, prices=prices)
+    _check_options(run=run, retry_failed=retry_failed, overwrite=overwrite, wait=wait, trials=trials, prices=prices)
     frame = _rows(rows)
     if frame.empty:
         raise ValidationError("no rows to run", field="rows")
@@ -157,46 +167,70 @@ def invoke_many(
     if cache:
         from ..store.cache import response_cache as open_cache
 
-        response_cache = open_cache(cache_max_mb, cache_max_age_days)
+        response_cache = open_cache(cache_max_mb, cache_max_age_days)  # None (and one note) if the store is unusable
     slots = [(row, trial) for row in range(len(requests)) for trial in range(1, trials + 1)]
-    stored = Run.open(run, deployment=key, prompt=prompt, requests=requests, inputs=frame, trials=trials,
-                      overwrite=overwrite) if run is not None else None
-    done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
-    tracker = Progress(len(slots), progress_mode(progress), deployment=key, resumed=len(slots) - len(todo))
-    recorder = Recorder(stored) if stored is not None else None
-    batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
-                      base_url=config.base_url, run=recorder)
-    batch.results = done
-    started = time.perf_counter()
+    stored = _open_run(run, deployment=key, prompt=prompt, requests=requests, inputs=frame, trials=trials,
+                       overwrite=overwrite, wait=wait) if run is not None else None
+    recorder = None
     try:
-        interrupted = run_in_worker(batch)
-    except BaseException:
-        tracker.close(True, " · stopped by an error")  # the clock stops and the line says so
-        raise
+        done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
+        tracker = Progress(len(slots), progress_mode(progress), deployment=key, resumed=len(slots) - len(todo))
+        recorder = Recorder(stored) if stored is not None else None
+        batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
+                          config=config, run=recorder)
+        batch.results = done
+        started = time.perf_counter()
+        try:
+            interrupted = run_in_worker(batch)
+        except BaseException:
+            tracker.close(True, " · stopped by an error")  # the clock stops and the line says so
+            raise
+        finally:
+            if recorder is not None:
+                recorder.close()  # every finished row is in the store (or counted as not) before we go on
     finally:
-        if recorder is not None:
-            recorder.close()  # every finished row is in the store before we return
+        if stored is not None:
+            stored.release()
     finished = [i for i, r in enumerate(batch.results) if r is not None]
     out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished], trials=trials,
                         extra=["cached"] if cache else [])
     out.attrs.update({"deployment": key, "interrupted": interrupted, "wall_seconds": time.perf_counter() - started,
                       "concurrency": concurrency, "rows": len(frame), "trials": trials, "run": run,
-                      "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed, **totals(out)})
+                      "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed,
+                      "unrecorded": recorder.unrecorded if recorder is not None else 0, **totals(out)})
     note = f" · tokens {out.attrs['prompt_tokens']:,} in → {out.attrs['completion_tokens']:,} out"
     if prices:
         out.attrs["prices"] = dict(prices)
         out.attrs["estimated_cost"] = cost(out, prices)[0]
         note += f" · estimated cost ${out.attrs['estimated_cost']:.4f}"
     tracker.close(interrupted, note)
+    remember(out)  # last_result() and the magic's _ hold it, also when Ctrl-C ends the call below
+    if recorder is not None and recorder.unrecorded:
+        warn(f"{recorder.unrecorded:,} of {len(finished) - tracker.resumed:,} answers were not recorded in run "
+             f"{run!r} ({recorder.reason}); every answer is in the returned frame, and resuming the run sends "
+             "the unrecorded rows again")
+    if interrupted:
+        raise KeyboardInterrupt
     return out
 
 
-def _check_options(*, run: str | None, retry_failed: bool, overwrite: bool, trials: int,
+def _open_run(name: str, **kwargs: Any) -> Run:
+    """The run, held by us; a store that cannot take it (full, damaged, newer) is one line, and nothing is sent."""
+    try:
+        return Run.open(name, **kwargs)
+    except StoreError as exc:
+        raise StoreError(f"run {name!r} cannot be opened, so nothing was sent: {exc}") from None
+
+
+def _check_options(*, run: str | None, retry_failed: bool | str, overwrite: bool, wait: bool, trials: int,
                    prices: Mapping[str, tuple[float, float]] | None) -> None:
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValidationError("trials must be a whole number >= 1", field="trials")
-    if run is None and (retry_failed or overwrite):
-        raise ValidationError("retry_failed and overwrite need a run name (run='NAME')", field="run")
+        raise ValidationError(f"trials must be a whole number >= 1, got {trials!r}", field="trials")
+    if retry_failed not in (False, True, "all"):
+        raise ValidationError(f"retry_failed must be True (passing failures), 'all' (every failure) or False, "
+                              f"got {retry_failed!r}", field="retry_failed")
+    if run is None and (retry_failed or overwrite or wait):
+        raise ValidationError("retry_failed, overwrite and wait need a run name (run='NAME')", field="run")
     if prices is not None:
         if not isinstance(prices, Mapping):
             raise ValidationError('prices must be a dict like {"openai/gpt-4o-mini": (0.15, 0.6)}', field="prices")

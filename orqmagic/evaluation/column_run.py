@@ -4,6 +4,8 @@ Kept apart from :mod:`.comparison` (the answers and what to do with them) becaus
 only part that talks to the network: a column's stream, its replay from the response cache, and
 the "did you mean" hint after a 404. It runs in the worker thread's loop (:mod:`.worker`); the
 caller's thread draws the live view and is woken through ``wake`` whenever a column has news.
+Whatever one column raises (a service error, a hostile chunk, a bug) is that column's error;
+the other columns stream on and are not blamed for it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..clients.orq import deployment_hint
+from ..clients.redaction import redact
 from ..errors import NotFoundError, OrqMagicError
 from ..result import InvokeResult
 from .variants import Column
@@ -68,6 +71,8 @@ class ColumnRun:
                 error += await self._hint(client, column.deployment, exc.server_message)
         except asyncio.CancelledError:
             interrupted = True
+        except Exception as exc:  # whatever this column raised is its own error: the others go on, unblamed
+            error = redact(" ".join(f"{type(exc).__name__}: {exc}".split()), client.config.key)
         column.result = InvokeResult.from_accumulator(
             column.acc, deployment=column.deployment, complete=complete, interrupted=interrupted, error=error,
             latency_ms=(time.perf_counter() - started) * 1000,

@@ -241,10 +241,10 @@ def compare(
     if cache:
         from ..store.cache import response_cache
 
-        store = response_cache(cache_max_mb, cache_max_age_days)
-        for column in columns:
+        store = response_cache(cache_max_mb, cache_max_age_days)  # None (and one note) if the store is unusable
+        for column in columns if store is not None else ():
             column.cached = store.call(deployment_body(column.deployment, stream=stream, **column.request),
-                                       base_url=config.base_url)
+                                       config=config)
 
     view = columns_view(display=display, fmt=fmt, throttle=throttle, footer=footer)
     wake = threading.Event()

@@ -5,7 +5,8 @@ same in a plain script and in a Jupyter kernel (whose own loop is already
 running). Ctrl-C in the caller's thread cancels the in-flight calls; every
 row that finished is kept. A row is cached and recorded (for a named run) the
 moment it finishes, with no ``await`` in between, so cancelling never leaves a
-row half-recorded.
+row half-recorded. Whatever one row raises (a service error, a hostile chunk, a
+bug) becomes that row's ``error``; the other rows go on.
 """
 
 from __future__ import annotations
@@ -17,14 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients.accumulator import StreamAccumulator
 from ..clients.orq import deployment_body
-from ..errors import OrqMagicError
+from ..clients.redaction import redact
+from ..errors import OrqMagicError, StreamInterrupted
+from ..store.receipts import is_transient
 from . import worker as aio
 
 if TYPE_CHECKING:
     from ..clients import AsyncOrqClient
+    from ..config import ServiceConfig
     from ..store.cache import ResponseCache
     from ..store.runs import Recorder
     from .progress import Progress
+
+
+def retryable(exc: BaseException) -> bool:
+    """Worth sending again later (``retry_failed=True``): network, timeout, 429, 5xx, a stream broken mid-way."""
+    return isinstance(exc, StreamInterrupted) or (isinstance(exc, Exception) and is_transient(exc))
 
 
 class RowSender:
@@ -32,12 +41,13 @@ class RowSender:
 
     def __init__(self, key: str, requests: list[dict[str, Any]], slots: list[tuple[int, int]], todo: list[int],
                  concurrency: int, client_factory: Callable[[], Any], progress: Progress, *,
-                 cache: ResponseCache | None = None, base_url: str = "", run: Recorder | None = None) -> None:
+                 cache: ResponseCache | None = None, config: ServiceConfig | None = None,
+                 run: Recorder | None = None) -> None:
         self.key, self.requests, self.slots, self.todo, self.concurrency = key, requests, slots, todo, concurrency
         self.results: list[dict[str, Any] | None] = [None] * len(slots)
         self._client_factory = client_factory
         self._progress = progress
-        self._cache, self._base_url, self._run = cache, base_url, run
+        self._cache, self._config, self._run = cache, config, run
 
     async def run(self) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
@@ -57,11 +67,42 @@ class RowSender:
         row, trial = self.slots[index]
         request = self.requests[row]
         cached = None
-        if self._cache is not None:
-            cached = self._cache.call(deployment_body(self.key, stream=True, **request), base_url=self._base_url,
-                                      trial=trial)
         acc = StreamAccumulator()
         error: str | None = None
+        failure: BaseException | None = None
+        latency = ttft = None
+        try:
+            if self._cache is not None:
+                cached = self._cache.call(deployment_body(self.key, stream=True, **request), config=self._config,
+                                          trial=trial)
+            latency, ttft, failure = await self._fetch(client, semaphore, request, acc, cached)
+        except Exception as exc:  # anything one row raises is that row's error, never the end of the batch
+            failure = exc
+        if failure is not None:
+            error = str(failure) if isinstance(failure, OrqMagicError) else f"{type(failure).__name__}: {failure}"
+            error = redact(" ".join(error.split()), self._config.key if self._config is not None else None)
+            latency = None
+        usage = acc.usage or {}
+        result = {
+            "text": acc.text if acc.chunks else None, "id": acc.id, "model": acc.model_name,
+            "latency_ms": None if latency is None else round(latency, 1),  # 0.1 ms: what a person reads
+            "ttft_ms": None if ttft is None else round(ttft, 1),
+            "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens"),
+            "finish_reason": acc.finish_reason, "error": error, "trace_id": acc.trace_id,
+        }
+        if failure is not None:
+            result["retryable"] = retryable(failure)  # kept in the run's record, for retry_failed
+        if cached is not None:
+            result["cached"] = cached.hit is not None
+        self.results[index] = result
+        if self._run is not None:
+            self._run.record(row, trial, result)
+        self._progress.update(failed=error is not None, cached=cached is not None and cached.hit is not None)
+
+    async def _fetch(self, client: AsyncOrqClient, semaphore: asyncio.Semaphore, request: dict[str, Any],
+                     acc: StreamAccumulator, cached: Any) -> tuple[float | None, float | None, BaseException | None]:
+        """One row's answer into ``acc`` (replayed or streamed): latency, time to first token, and the error if any."""
+        error: OrqMagicError | None = None
         if cached is not None and cached.hit is not None:
             for chunk in cached.hit.chunks:
                 acc.add(chunk)
@@ -79,25 +120,12 @@ class RowSender:
                             kept.append(chunk)
                         acc.add(chunk)
                 except OrqMagicError as exc:
-                    error = str(exc)
+                    error = exc
             latency = (time.perf_counter() - started) * 1000 if error is None else None
             ttft = None if first is None else (first - started) * 1000
             if kept is not None and cached is not None and error is None and acc.final:
                 cached.save(kept, latency_ms=latency, ttft_ms=ttft)
-        usage = acc.usage or {}
-        result = {
-            "text": acc.text if acc.chunks else None, "id": acc.id, "model": acc.model_name,
-            "latency_ms": None if latency is None else round(latency, 1),  # 0.1 ms: what a person reads
-            "ttft_ms": None if ttft is None else round(ttft, 1),
-            "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens"),
-            "finish_reason": acc.finish_reason, "error": error, "trace_id": acc.trace_id,
-        }
-        if cached is not None:
-            result["cached"] = cached.hit is not None
-        self.results[index] = result
-        if self._run is not None:
-            self._run.record(row, trial, result)
-        self._progress.update(failed=error is not None, cached=cached is not None and cached.hit is not None)
+        return latency, ttft, error
 
 
 def run_in_worker(batch: RowSender) -> bool:

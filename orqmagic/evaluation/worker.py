@@ -27,6 +27,9 @@ def run_in_worker(
 ) -> bool:
     """Run ``main`` to its end on a worker thread's loop; return True if Ctrl-C interrupted it.
 
+    An exception that ends ``main`` is raised again here, in the caller's thread
+    (a worker thread's exception would otherwise only reach ``threading.excepthook``).
+
     On Ctrl-C the task is cancelled (its ``finally`` blocks close what they
     opened) and the worker's end is awaited before returning, so nothing
     finishes after we return. The end is signalled by an Event, not
@@ -42,12 +45,15 @@ def run_in_worker(
     task = loop.create_task(main)
     finished = threading.Event()
     wake = wake or threading.Event()
+    failure: list[BaseException] = []
 
     def target() -> None:
         try:
             loop.run_until_complete(task)
         except asyncio.CancelledError:
             pass
+        except BaseException as exc:  # raised again in the caller's thread: a batch never ends silently short
+            failure.append(exc)
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
@@ -72,6 +78,8 @@ def run_in_worker(
             loop.call_soon_threadsafe(task.cancel)
         finished.wait()
         return True
+    if failure:
+        raise failure[0]
     return False
 
 

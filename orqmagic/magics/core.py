@@ -72,8 +72,10 @@ class OrqMagic(Magics):
     @argument("--variants", metavar="VAR", help="Compare variants side by side: a dict variable, label -> request fields.")
     @argument("--cache", action="store_true", default=None, help="Replay an identical earlier answer from the local cache.")
     @argument("--run", metavar="NAME", help="With --over: record rows under NAME and resume it when run again.")
-    @argument("--retry-failed", action="store_true", help="With --run: send the rows that failed last time again.")
+    @argument("--retry-failed", nargs="?", const=True, metavar="all",
+              help="With --run: send the rows that failed for a passing reason again (--retry-failed all: every failed row).")
     @argument("--overwrite", action="store_true", help="With --run: start the run NAME afresh.")
+    @argument("--wait", action="store_true", help="With --run: if another process is running NAME, wait for it, then resume.")
     @argument("--trials", type=int, metavar="N", help="With --over: send every row N times.")
     @argument("--judge", metavar="METRIC", help="With --over: score every answer with METRIC (a variable holding a "
               "Metric or a Galtea definition, or a metric name on Galtea); two keys are compared on the scores.")
@@ -114,8 +116,8 @@ class OrqMagic(Magics):
             raise UsageError("name a deployment: %%invoke KEY (or set %config OrqMagic.deployment = 'KEY')")
         if args.over:
             return self._invoke_over(key, args, cell)
-        if args.run or args.trials or args.retry_failed or args.overwrite:
-            raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF")
+        if args.run or args.trials is not None or args.retry_failed or args.overwrite or args.wait:
+            raise UsageError("--run, --trials, --retry-failed, --overwrite and --wait go with --over DF")
         try:
             request = cells.request_fields(args, cell, self.shell.user_ns, interpolate_default=self.interpolate)
         except (cells.CellSyntaxError, ValidationError) as exc:
@@ -153,8 +155,8 @@ class OrqMagic(Magics):
             raise UsageError("name a deployment for the variants: %%invoke KEY --variants VAR")
         if args.over:
             raise UsageError("--over runs one deployment over many rows; compare deployments without it")
-        if args.run or args.trials or args.retry_failed or args.overwrite:
-            raise UsageError("--run, --trials, --retry-failed and --overwrite go with --over DF, not with a comparison")
+        if args.run or args.trials is not None or args.retry_failed or args.overwrite or args.wait:
+            raise UsageError("--run, --trials, --retry-failed, --overwrite and --wait go with --over DF, not with a comparison")
         variants = None
         try:
             if args.variants:
@@ -191,12 +193,26 @@ class OrqMagic(Magics):
         frame = self.shell.user_ns.get(args.over)
         if frame is None:
             raise UsageError(f"--over: no variable named {args.over!r} in the notebook")
+        if args.retry_failed not in (None, True, "all"):
+            raise UsageError(f"--retry-failed takes nothing or 'all', got {args.retry_failed!r}")
+        from .. import api
+
+        before = api.last_result()
         try:
             results = invoke_many(key, frame, prompt=cell.strip() or None, concurrency=self.concurrency if args.concurrency is None else args.concurrency,
-                                  mock_response=args.mock, system=args.system, run=args.run, trials=args.trials or 1,
-                                  retry_failed=args.retry_failed, overwrite=args.overwrite, **self._cache_options(args))
+                                  mock_response=args.mock, system=args.system, run=args.run,
+                                  trials=1 if args.trials is None else args.trials,
+                                  retry_failed=args.retry_failed or False, overwrite=args.overwrite, wait=args.wait,
+                                  **self._cache_options(args))
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
+        except KeyboardInterrupt:
+            partial = api.last_result()
+            partial = partial if partial is not before else None
+            self._store(args.out, partial)
+            raise self._batch_interrupted(partial, args.out) from None
+        except OrqMagicError as exc:
+            self._fail(exc)
         self._store(args.out, results)
         if not args.out:
             from IPython.display import display
@@ -260,6 +276,17 @@ class OrqMagic(Magics):
             return CellInterrupted("interrupted before any answer arrived")
         where = f"kept in {out}" if out else "kept in _"
         return CellInterrupted(f"interrupted: partial answer ({len(partial.text):,} characters) {where}")
+
+    @staticmethod
+    def _batch_interrupted(partial: Any, out: str | None) -> CellInterrupted:
+        """One line, as for a single ``%%invoke``: how many rows finished and where they are kept."""
+        if partial is None or not hasattr(partial, "attrs"):
+            return CellInterrupted("interrupted before any row finished")
+        total = partial.attrs.get("rows", 0) * partial.attrs.get("trials", 1)
+        where = f"kept in {out}" if out else "kept in _"
+        run = partial.attrs.get("run")
+        recorded = f", recorded in run {run!r}" if run else ""
+        return CellInterrupted(f"interrupted: {len(partial):,} of {total:,} rows finished, {where}{recorded}")
 
     def _fail(self, exc: Exception) -> None:
         if self.show_traceback:

@@ -188,9 +188,9 @@ def cmd_cache(*args: str, max_mb: float | None = None, max_age_days: float | Non
     """``%orq cache``: what is cached; ``%orq cache clear [KEY]``: forget all of it, or one deployment's."""
     import datetime as dt
 
-    from ..store.cache import response_cache
+    from ..store.cache import CacheSettings, ResponseCache
 
-    cache = response_cache(max_mb, max_age_days)
+    cache = ResponseCache(settings=CacheSettings.resolve(max_mb, max_age_days))
     if args and args[0] == "clear" and len(args) <= 2:
         gone = cache.clear(args[1] if len(args) == 2 else None)
         where = f" for deployment `{args[1]}`" if len(args) == 2 else ""

@@ -3,12 +3,22 @@
 Opt-in (``cache=True``), because a cached answer is by definition not a fresh
 sample. The key is a SHA-256 of the whole request in canonical JSON (the
 deployment key, every body field, ``stream``), the trial number, and the
-service's scheme/host/port, so the sandbox and the real service never share an
-entry. The API key and anything else in the base URL (user, password, path,
-query) never enter the key, so rotating a key keeps the cache and no secret is
-stored. Streamed answers keep their chunks, so a replay runs through the same
+*workspace*: the service's full base URL less any credentials (scheme, host,
+port and path; no user, password, query or fragment) together with a keyed
+one-way digest of the API key (HMAC-SHA-256 under a random secret made once per
+store and kept in it). So one workspace is never served another's answers, two
+tenants on one host (``/tenant1``, ``/tenant2``) never share an entry, and the
+sandbox and the real service never meet; the API key itself is never stored,
+and without the store's secret its digest cannot even be checked against a
+guessed key. Rotating a key starts a new set of entries (the old ones age out).
+Streamed answers keep their chunks, so a replay runs through the same
 accumulator and live view as a live stream. Only complete answers are stored:
 errors, interrupted and unfinished streams never are.
+
+Damage is a miss, never an error: a row that cannot be read is set aside (the
+``cache_damaged`` table) and the answer fetched again; an entry dated in the
+future (the clock was moved back) is dropped; a store that cannot be used at all
+turns ``cache=True`` into an uncached call, with one warning line.
 
 Limits: a size cap (oldest-used entries go first) and an age limit, from the
 call's arguments, else ``ORQMAGIC_CACHE_MAX_MB`` / ``ORQMAGIC_CACHE_MAX_AGE_DAYS``,
@@ -18,24 +28,28 @@ else 256 MB and 30 days. The store file is private to its owner (0600).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import sqlite3
 import time
-import warnings
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import ValidationError
+from ..errors import ValidationError, warn
 from .database import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..config import Secret, ServiceConfig
+
 DEFAULT_MAX_MB = 256.0
 DEFAULT_MAX_AGE_DAYS = 30.0
+CLOCK_SKEW_S = 300.0  # an entry dated further ahead than this was made before the clock moved back: dropped
 
 
 @dataclass(frozen=True)
@@ -67,17 +81,33 @@ def _number(value: float | None, env: str, default: float, name: str) -> float:
 
 
 def host_of(base_url: str) -> str:
-    """``scheme://host:port`` only: no user, password, path or query (where secrets could hide)."""
-    parts = urlsplit(base_url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+    """The base URL less its credentials: ``scheme://host:port/path``, no user, password, query or fragment.
+
+    The path stays (two tenants on one host are two workspaces); everything a
+    secret could hide in goes.
+    """
+    parts = urlsplit(base_url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(parts.scheme.lower(), 0)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}{parts.path.rstrip('/')}"
 
 
-def request_key(body: dict[str, Any], *, host: str, trial: int) -> str:
-    """The cache key of one request: its canonical JSON, trial and host, hashed."""
-    canonical = json.dumps({"v": 1, "host": host, "trial": trial, "body": body}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
+def request_key(body: dict[str, Any], *, host: str, trial: int, workspace: str = "") -> str:
+    """The cache key of one request: its canonical JSON, trial, credential-less base URL and workspace, hashed."""
+    canonical = json.dumps({"v": 2, "host": host, "workspace": workspace, "trial": trial, "body": body},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def workspace_of(key: Secret | str | None, secret: bytes) -> str:
+    """A keyed, one-way digest of the API key: equal for equal keys, useless to anyone without the store."""
+    if key is None:
+        return "no-key"
+    raw = key if isinstance(key, str) else key.reveal()
+    return hmac.new(secret, raw.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def _label(body: dict[str, Any]) -> str:
@@ -105,9 +135,10 @@ class Entry:
 class CachedCall:
     """One request's view of the cache: ``hit`` if an entry is there, ``save`` once the answer is complete."""
 
-    def __init__(self, cache: ResponseCache, body: dict[str, Any], *, host: str, trial: int) -> None:
+    def __init__(self, cache: ResponseCache, body: dict[str, Any], *, host: str, trial: int,
+                 workspace: str = "") -> None:
         self.cache, self.body, self.host, self.trial = cache, body, host, trial
-        self.key = request_key(body, host=host, trial=trial)
+        self.key = request_key(body, host=host, trial=trial, workspace=workspace)
         self.hit = cache.get(self.key)
 
     def save(self, chunks: list[dict[str, Any]], *, latency_ms: float | None, ttft_ms: float | None) -> None:
@@ -117,7 +148,7 @@ class CachedCall:
                            streamed=bool(self.body.get("stream")), label=_label(self.body), chunks=chunks,
                            latency_ms=latency_ms, ttft_ms=ttft_ms)
         except (StoreError, sqlite3.Error) as exc:
-            warnings.warn(f"the answer was not cached: {exc}", RuntimeWarning, stacklevel=2)
+            self.cache.not_saved(exc)
 
 
 class ResponseCache:
@@ -126,23 +157,71 @@ class ResponseCache:
     def __init__(self, store: Store | None = None, settings: CacheSettings | None = None) -> None:
         self.store = store or default_store()
         self.settings = settings or CacheSettings.resolve()
+        self._secret: bytes | None = None
+        self._unsaved = 0
 
-    def call(self, body: dict[str, Any], *, base_url: str, trial: int = 1) -> CachedCall:
-        return CachedCall(self, body, host=host_of(base_url), trial=trial)
+    def not_saved(self, exc: BaseException) -> None:
+        """One warning line for the first answer this cache could not keep, not one per row of a batch."""
+        self._unsaved += 1
+        if self._unsaved == 1:
+            warn(f"the answer was not cached: {exc}")
+
+    def call(self, body: dict[str, Any], *, config: ServiceConfig | None = None, base_url: str | None = None,
+             key: Secret | str | None = None, trial: int = 1) -> CachedCall:
+        """The cache's view of one request to the workspace of ``config`` (or of ``base_url`` and ``key``)."""
+        if config is not None:
+            base_url, key = config.base_url, config.key
+        return CachedCall(self, body, host=host_of(base_url or ""), trial=trial,
+                          workspace=workspace_of(key, self.secret()))
+
+    def secret(self) -> bytes:
+        """This store's random HMAC secret, made by whichever process needs it first."""
+        if self._secret is None:
+            row = self.store.connection().execute("SELECT value FROM secrets WHERE name = 'cache'").fetchone()
+            if row is None:
+                with self.store.transaction() as conn:
+                    conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES ('cache', ?)",
+                                 (secrets.token_bytes(32),))
+                    row = conn.execute("SELECT value FROM secrets WHERE name = 'cache'").fetchone()
+            self._secret = bytes(row["value"])
+        return self._secret
 
     def get(self, key: str) -> Entry | None:
-        conn = self.store.connection()
-        row = conn.execute("SELECT chunks, streamed, meta, created_at FROM cache WHERE key = ?", (key,)).fetchone()
+        """The entry under ``key``; None for a miss, an expired or future-dated entry, or one that cannot be read."""
+        try:
+            conn = self.store.connection()
+            row = conn.execute("SELECT chunks, streamed, meta, created_at FROM cache WHERE key = ?", (key,)).fetchone()
+        except (StoreError, sqlite3.Error):
+            return None
         if row is None:
             return None
         now = time.time()
-        if now - row["created_at"] > self.settings.max_age_s:
-            conn.execute("DELETE FROM cache WHERE key = ?", (key,))
+        if not now - self.settings.max_age_s <= row["created_at"] <= now + CLOCK_SKEW_S:
+            self._forget(key)
             return None
-        conn.execute("UPDATE cache SET used_at = ?, hits = hits + 1 WHERE key = ?", (now, key))
-        meta = json.loads(row["meta"])
-        return Entry(chunks=json.loads(zlib.decompress(row["chunks"])), streamed=bool(row["streamed"]),
-                     created_at=row["created_at"], latency_ms=meta.get("latency_ms"), ttft_ms=meta.get("ttft_ms"))
+        try:
+            meta = json.loads(row["meta"])
+            entry = Entry(chunks=json.loads(zlib.decompress(row["chunks"])), streamed=bool(row["streamed"]),
+                          created_at=row["created_at"], latency_ms=meta.get("latency_ms"), ttft_ms=meta.get("ttft_ms"))
+            if not isinstance(entry.chunks, list) or not all(isinstance(c, dict) for c in entry.chunks) or not entry.chunks:
+                raise ValueError("the chunks are not a list of JSON objects")
+        except (zlib.error, ValueError, TypeError, AttributeError) as exc:
+            self._set_aside(key, f"{type(exc).__name__}: {exc}")
+            return None
+        with _quietly():  # the hit is good even if its use cannot be counted (a full disk)
+            conn.execute("UPDATE cache SET used_at = ?, hits = hits + 1 WHERE key = ?", (now, key))
+        return entry
+
+    def _forget(self, key: str) -> None:
+        with _quietly():
+            self.store.connection().execute("DELETE FROM cache WHERE key = ?", (key,))
+
+    def _set_aside(self, key: str, reason: str) -> None:
+        """Move a row that cannot be read out of the way (kept in ``cache_damaged`` for a look), so it is a miss."""
+        with _quietly(), self.store.transaction() as conn:
+            conn.execute("INSERT INTO cache_damaged (key, chunks, meta, reason, found_at) "
+                         "SELECT key, chunks, meta, ?, ? FROM cache WHERE key = ?", (reason, time.time(), key))
+            conn.execute("DELETE FROM cache WHERE key = ?", (key,))
 
     def put(self, key: str, *, deployment: str, host: str, trial: int, streamed: bool, label: str,
             chunks: list[dict[str, Any]], latency_ms: float | None, ttft_ms: float | None) -> None:
@@ -156,7 +235,8 @@ class ResponseCache:
             self._evict(conn, now)
 
     def _evict(self, conn: Any, now: float) -> None:
-        conn.execute("DELETE FROM cache WHERE created_at < ?", (now - self.settings.max_age_s,))
+        conn.execute("DELETE FROM cache WHERE created_at < ? OR created_at > ?",
+                     (now - self.settings.max_age_s, now + CLOCK_SKEW_S))
         total = conn.execute("SELECT COALESCE(SUM(size), 0) FROM cache").fetchone()[0]
         if total <= self.settings.max_bytes:
             return
@@ -195,10 +275,30 @@ class ResponseCache:
             return conn.execute("DELETE FROM cache WHERE deployment = ?", (deployment,)).rowcount
 
 
-def response_cache(max_mb: float | None = None, max_age_days: float | None = None) -> ResponseCache:
-    """The cache in the default store, with these limits (or the environment's, or the defaults)."""
-    return ResponseCache(default_store(), CacheSettings.resolve(max_mb, max_age_days))
+def response_cache(max_mb: float | None = None, max_age_days: float | None = None) -> ResponseCache | None:
+    """The cache in the default store, with these limits (or the environment's, or the defaults).
+
+    None, after one warning line, when the store cannot be used (damaged, unwritable,
+    from a newer release): the call then goes on uncached rather than failing.
+    """
+    cache = ResponseCache(default_store(), CacheSettings.resolve(max_mb, max_age_days))
+    try:
+        cache.secret()  # opens the store (and brings its schema up to date): the first thing that can fail
+    except (StoreError, sqlite3.Error) as exc:
+        warn(f"cache=True: the local store cannot be used, so this call is not cached ({exc})")
+        return None
+    return cache
+
+
+class _quietly:
+    """Suppress what a store refuses where that costs only bookkeeping (a hit count, an expired row's delete)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        return kind is not None and issubclass(kind, (StoreError, sqlite3.Error))
 
 
 __all__ = ["CacheSettings", "CachedCall", "Entry", "ResponseCache", "host_of", "request_key",
-           "response_cache"]
+           "response_cache", "workspace_of"]

@@ -24,7 +24,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..errors import OrqMagicError
@@ -94,7 +94,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             PRIMARY KEY (run, row, trial)
         );
     """),
+    (4, "leases for owned runs, the cache's per-store secret, damaged cache rows set aside (issue 19)", """
+        CREATE TABLE leases (
+            name       TEXT PRIMARY KEY,            -- what is held: 'run:NAME'
+            holder     TEXT NOT NULL,               -- the holder's claim token (host|pid|nonce), as in the outbox
+            held_until REAL NOT NULL,               -- when the lease lapses unless renewed
+            since      REAL NOT NULL
+        );
+        CREATE TABLE secrets (
+            name  TEXT PRIMARY KEY,
+            value BLOB NOT NULL                     -- random bytes made once per store; they never leave it
+        );
+        CREATE TABLE cache_damaged (
+            key        TEXT NOT NULL,               -- a cache row that could not be read, kept for a look, never used
+            chunks     BLOB,
+            meta       TEXT,
+            reason     TEXT NOT NULL,
+            found_at   REAL NOT NULL
+        );
+        DELETE FROM cache;                          -- keyed by host alone, an entry may be another workspace's
+    """),
 ]
+LATEST = MIGRATIONS[-1][0]
 
 
 def home() -> Path:
@@ -151,6 +172,7 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            self._refuse_newer(conn)  # before anything writes: a newer release's file is left as it was
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             with self._lock:
@@ -162,9 +184,22 @@ class Store:
             raise StoreError(f"the local store at {self.path} cannot be used ({type(exc).__name__}: {exc}); "
                              f"set ORQMAGIC_HOME to another folder or move the file aside") from None
 
+    def _refuse_newer(self, conn: sqlite3.Connection) -> None:
+        """A store written by a newer release is not ours to change: one line naming both versions."""
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > LATEST:
+            conn.close()
+            raise StoreError(f"the local store at {self.path} was made by a newer orqmagic (store version {version}; "
+                             f"this release knows versions up to {LATEST}): upgrade orqmagic, or set ORQMAGIC_HOME "
+                             "to another folder; the file was left untouched")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken up front, so two writers queue, not fail."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken up front, so two writers queue, not fail.
+
+        A write the database refuses (a full disk, a damaged file) rolls back and
+        becomes a :class:`StoreError` with SQLite's reason, never a raw ``sqlite3`` error.
+        """
         conn = self.connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -172,11 +207,14 @@ class Store:
             raise StoreError(f"the local store at {self.path} is busy or damaged ({exc})") from None
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"the local store at {self.path} could not be written ({exc})") from None
+            raise
 
     def close(self) -> None:
         """Close this thread's connection (other threads' close when they end)."""
@@ -226,4 +264,4 @@ def default_store() -> Store:
         return _stores[path]
 
 
-__all__ = ["MIGRATIONS", "Store", "StoreError", "default_path", "default_store", "home", "migrate"]
+__all__ = ["LATEST", "MIGRATIONS", "Store", "StoreError", "default_path", "default_store", "home", "migrate"]

@@ -8,20 +8,32 @@ resume: a row is either recorded or re-sent, never both. A run remembers
 its deployment and a fingerprint of the prompt and every row's request; calling it
 again with other ones is refused (``overwrite=True`` starts it afresh), because
 mixing answers to different questions under one name would make its summary lie.
+
+A run is owned: opening it takes a lease in the store (``leases``, the outbox's
+claim rules, :mod:`orqmagic.store.claims`), so one process at a time sends its
+rows; a second gets :class:`~orqmagic.errors.RunBusyError` (or waits, ``wait=True``),
+and ``overwrite=True`` cannot wipe a run another process is still filling. The
+lease is renewed while the run works, given up when it ends, and free at once
+when its holder dies. Every write checks the lease is still ours, so a runner
+that lost it (lapsed while frozen) can never record answers into someone else's run.
 """
+
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ValidationError
-from .database import Store, default_store
+from ..errors import RunBusyError, ValidationError
+from .claims import LEASE_S, describe, forget, hold, holds, new_token, release
+from .database import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,22 +49,62 @@ def fingerprint(prompt: str | None, requests: Sequence[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class Run:
-    """One named run: its identity in ``runs`` and its finished rows in ``run_rows``."""
+WAIT_POLL_S = 0.2  # how often a runner waiting for a busy run (wait=True) looks again
 
-    def __init__(self, name: str, store: Store) -> None:
-        self.name, self.store = name, store
+
+class LeaseLost(StoreError):
+    """This runner no longer holds its run (the lease lapsed and another process took it): nothing more is recorded."""
+
+
+class Run:
+    """One named run: its identity in ``runs``, its finished rows in ``run_rows``, its holder in ``leases``."""
+
+    def __init__(self, name: str, store: Store, token: str | None = None) -> None:
+        self.name, self.store, self.token = name, store, token
+
+    @property
+    def lease(self) -> str:
+        return f"run:{self.name}"
 
     @classmethod
     def open(cls, name: str, *, deployment: str, prompt: str | None, requests: Sequence[dict[str, Any]],
-             inputs: pd.DataFrame, trials: int, overwrite: bool = False, store: Store | None = None) -> Run:
-        """The run called ``name``, created if new; refused if it was made for other questions."""
+             inputs: pd.DataFrame, trials: int, overwrite: bool = False, wait: bool = False,
+             store: Store | None = None) -> Run:
+        """The run called ``name``, created if new, held by this runner until :meth:`release`.
+
+        Refused if it was made for other questions, and (:class:`RunBusyError`) while
+        another live runner holds it, unless ``wait`` (then it waits for the holder to finish).
+        """
         if not isinstance(name, str) or not name.strip():
             raise ValidationError("run must be a non-empty name", field="run")
-        store = store or default_store()
+        run = cls(name, store or default_store(), new_token())
+        while True:
+            try:
+                holder = run._open(deployment=deployment, prompt=prompt, requests=requests, inputs=inputs,
+                                   trials=trials, overwrite=overwrite)
+            except BaseException:
+                forget(run.token)  # refused (other questions, a full disk): we hold nothing
+                raise
+            if holder is None:
+                return run
+            if not wait:
+                what = "start it afresh" if overwrite else "run it"
+                raise RunBusyError(f"run {name!r} is being run by {describe(holder)}: wait for it to finish (wait=True, "
+                                   f"or --wait, waits for you), or pick another name; nothing was sent, and it is not "
+                                   f"safe to {what} now", run=name, holder=describe(holder))
+            time.sleep(WAIT_POLL_S)
+
+    def _open(self, *, deployment: str, prompt: str | None, requests: Sequence[dict[str, Any]], inputs: pd.DataFrame,
+              trials: int, overwrite: bool) -> str | None:
+        """One attempt: take the lease, then check (or create) the run, in one transaction; the live holder if busy."""
+        name, store = self.name, self.store
         digest = fingerprint(prompt, requests)
         now = time.time()
+        assert self.token is not None
         with store.transaction() as conn:
+            holder = hold(conn, self.lease, self.token)
+            if holder is not None:
+                return holder
             row = conn.execute("SELECT deployment, fingerprint, prompt, rows FROM runs WHERE name = ?", (name,)).fetchone()
             if row is not None and not overwrite:
                 _check_same(name, row, deployment, prompt, len(requests), digest)
@@ -63,12 +115,37 @@ class Run:
                              "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (name, deployment, digest, prompt, len(requests), trials,
                               inputs.to_json(orient="split", default_handler=str), now, now))
-        return cls(name, store)
+        return None
+
+    def renew(self) -> None:
+        """Keep the lease while the run works (the recorder calls this well within ``LEASE_S``)."""
+        if self.token is not None:
+            with self.store.transaction() as conn:
+                holds(conn, self.lease, self.token)
+
+    def release(self) -> None:
+        """Give the run up; a store that cannot be written costs nothing here (a dead holder's lease is free anyway)."""
+        if self.token is None:
+            return
+        with contextlib.suppress(StoreError), self.store.transaction() as conn:
+            release(conn, self.lease, self.token)
 
     def recorded(self) -> dict[tuple[int, int], dict[str, Any]]:
-        """Every recorded row: ``(row, trial) -> result``."""
-        rows = self.store.connection().execute("SELECT row, trial, result FROM run_rows WHERE run = ?", (self.name,))
-        return {(r["row"], r["trial"]): json.loads(r["result"]) for r in rows}
+        """Every recorded row: ``(row, trial) -> result``; a row that cannot be read counts as not recorded (sent again)."""
+        try:
+            rows = self.store.connection().execute("SELECT row, trial, result FROM run_rows WHERE run = ?",
+                                                   (self.name,)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"the recorded rows of run {self.name!r} cannot be read ({exc})") from None
+        found = {}
+        for r in rows:
+            try:
+                result = json.loads(r["result"])
+            except (TypeError, ValueError):
+                continue
+            if isinstance(result, dict):
+                found[(r["row"], r["trial"])] = result
+        return found
 
     def record(self, row: int, trial: int, result: dict[str, Any]) -> None:
         """Record one finished row, committed at once."""
@@ -80,6 +157,8 @@ class Run:
         values = [(self.name, row, trial, int(result.get("error") is not None), json.dumps(result, default=str), now)
                   for row, trial, result in items]
         with self.store.transaction() as conn:
+            if self.token is not None and not holds(conn, self.lease, self.token):
+                raise LeaseLost(f"run {self.name!r} was taken over by another process (this one lost its lease)")
             conn.executemany("INSERT OR REPLACE INTO run_rows (run, row, trial, failed, result, recorded_at) "
                              "VALUES (?, ?, ?, ?, ?, ?)", values)
 
@@ -89,17 +168,22 @@ class Recorder:
 
     The batch's event loop only puts a row on a queue, so checkpointing never
     stalls the streams. A row finished but not yet written when the process is
-    killed is simply not recorded, and is sent again on resume. ``close`` writes
-    what is queued and re-raises a write error, if there was one.
+    killed is simply not recorded, and is sent again on resume. A group the store
+    refuses (a full disk, a lost lease) is counted in ``unrecorded`` with the
+    first ``reason``, and the recorder goes on with the next: the answers are
+    still returned, only their record is missing. While idle it renews the run's lease.
     """
 
     GATHER = 0.05  # seconds a row group stays open after its first row: what a kill can cost, sent again on resume
     GROUP = 500  # rows per transaction at most
+    RENEW = LEASE_S / 4  # renew the lease this often: three renewals may fail before it lapses
 
     def __init__(self, run: Run) -> None:
         self._run = run
         self._queue: queue.SimpleQueue[tuple[int, int, dict[str, Any]] | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
+        self.unrecorded = 0
+        self.reason: str | None = None
+        self._renewed = time.monotonic()
         self._thread = threading.Thread(target=self._drain, name="orqmagic-recorder", daemon=True)
         self._thread.start()
 
@@ -112,12 +196,20 @@ class Recorder:
             items = self._gather()
             done = None in items
             rows = [item for item in items if item is not None]
-            if rows and self._error is None:
+            if rows:
                 try:
-                    self._run.record_many(rows)
-                except BaseException as exc:  # surfaced by close(), in the caller's thread
-                    self._error = exc
+                    self._run.record_many(rows)  # checks (and so renews) the lease
+                    self._renewed = time.monotonic()
+                except Exception as exc:  # the rows are still returned; close() tells how many were not recorded
+                    self.unrecorded += len(rows)
+                    self.reason = self.reason or " ".join(str(exc).split())
         self._run.store.close()
+
+    def _renew(self) -> None:
+        if time.monotonic() - self._renewed >= self.RENEW:
+            self._renewed = time.monotonic()
+            with contextlib.suppress(StoreError):  # the next write finds out whether the lease is still ours
+                self._run.renew()
 
     def _gather(self) -> list[tuple[int, int, dict[str, Any]] | None]:
         """The next row group: the first queued row plus those finishing within ``GATHER`` seconds of it.
@@ -126,7 +218,12 @@ class Recorder:
         commit each kept this thread busy (and contending for the GIL) for half the
         batch. ``close`` (the ``None``) ends the wait at once, so nothing waits on it.
         """
-        items = [self._queue.get()]
+        while True:
+            try:
+                items = [self._queue.get(timeout=self.RENEW)]
+                break
+            except queue.Empty:  # nothing finished for a while (slow rows): keep the lease
+                self._renew()
         deadline = time.monotonic() + self.GATHER
         while items[-1] is not None and len(items) < self.GROUP:
             try:
@@ -136,26 +233,36 @@ class Recorder:
         return items
 
     def close(self) -> None:
+        """Write what is queued; afterwards ``unrecorded`` and ``reason`` tell what the store refused."""
         self._queue.put(None)
         finished = threading.Event()
         threading.Thread(target=lambda: (self._thread.join(), finished.set()), daemon=True).start()
         finished.wait()  # an Event, not join(): a Ctrl-C inside join() can misreport the thread (gh-90882)
-        if self._error is not None:
-            raise self._error
 
 
 def plan(slots: Sequence[tuple[int, int]], recorded: dict[tuple[int, int], dict[str, Any]], *,
-         retry_failed: bool) -> tuple[list[dict[str, Any] | None], list[int]]:
-    """Results already known (by slot position) and the positions still to send."""
+         retry_failed: bool | str) -> tuple[list[dict[str, Any] | None], list[int]]:
+    """Results already known (by slot position) and the positions still to send.
+
+    ``retry_failed=True`` sends again the rows that failed for a passing reason
+    (network, timeout, 429, 5xx, a broken stream); ``"all"`` every failed row,
+    a 400 or 404 included (after the request or deployment was fixed).
+    """
     done: list[dict[str, Any] | None] = [None] * len(slots)
     todo = []
     for index, slot in enumerate(slots):
         previous = recorded.get(slot)
-        if previous is not None and not (retry_failed and previous.get("error") is not None):
+        if previous is not None and not _send_again(previous, retry_failed):
             done[index] = previous
         else:
             todo.append(index)
     return done, todo
+
+
+def _send_again(previous: dict[str, Any], retry_failed: bool | str) -> bool:
+    if previous.get("error") is None or not retry_failed:
+        return False
+    return retry_failed == "all" or bool(previous.get("retryable", True))  # rows of older releases: as before
 
 
 def _check_same(name: str, row: Any, deployment: str, prompt: str | None, count: int, digest: str) -> None:
@@ -236,4 +343,4 @@ def load_run(name: str, store: Store | None = None) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["RESULT_COLUMNS", "Recorder", "Run", "fingerprint", "load_run", "plan", "results_frame", "runs"]
+__all__ = ["RESULT_COLUMNS", "LeaseLost", "Recorder", "Run", "fingerprint", "load_run", "plan", "results_frame", "runs"]
