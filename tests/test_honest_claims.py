@@ -71,3 +71,40 @@ def test_a_winner_is_named_only_when_everyone_else_is_outside_the_tolerance(late
     assert (again["fastest"], sorted(again["fastest_tied"])) == (info["fastest"], sorted(info["fastest_tied"]))
     assert (again["fewest_tokens"], sorted(again["fewest_tokens_tied"])) == (info["fewest_tokens"],
                                                                               sorted(info["fewest_tokens_tied"]))
+
+
+COLUMN = st.fixed_dictionaries({
+    "state": st.sampled_from(["live", "live", "cached", "error", "interrupted", "no latency"]),
+    "ms": st.floats(0, 60_000, allow_nan=False), "tokens": st.one_of(st.none(), st.integers(0, 4000))})
+
+
+def column_result(label, column):
+    state = column["state"]
+    return InvokeResult(deployment=label, text="answer", complete=state != "interrupted",
+                        interrupted=state == "interrupted", error="boom" if state == "error" else None,
+                        latency_ms=None if state == "no latency" else column["ms"], cached=state == "cached",
+                        usage={"prompt_tokens": 9, "completion_tokens": column["tokens"]})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(COLUMN, min_size=1, max_size=5))
+def test_no_winner_without_a_field_and_no_cached_latency_in_the_race(columns):
+    """One column, or one left after the others failed, was crowned "fastest"; a cached column's stored
+    latency (another call's) raced the live ones. Only columns timed in this call race, and only two or more."""
+    cmp = Comparison({f"col{i}": column_result(f"col{i}", c) for i, c in enumerate(columns)})
+    info = cmp.summary()
+    racing = {f"col{i}": c["ms"] for i, c in enumerate(columns) if c["state"] == "live"}
+    counted = {f"col{i}": c["tokens"] for i, c in enumerate(columns)
+               if c["state"] in ("live", "cached", "no latency") and c["tokens"] is not None}
+    named = [info["fastest"]] if info["fastest"] else info["fastest_tied"]
+    assert set(named) <= set(racing) and (named != []) == (len(racing) >= 2)
+    if info["fastest"]:
+        best = min(racing.values())
+        assert racing[info["fastest"]] == best
+        assert all(ms - best > latency_tolerance(best) for label, ms in racing.items() if label != info["fastest"])
+    named = [info["fewest_tokens"]] if info["fewest_tokens"] else info["fewest_tokens_tied"]
+    assert set(named) <= set(counted) and (named != []) == (len(counted) >= 2)
+    line = summary_line(cmp, markdown=False)
+    assert ("fastest:" in line) == (len(racing) >= 2)
+    assert all(label in line.split("cached: ")[1] for label, c in zip(cmp.labels, columns, strict=True)
+               if c["state"] == "cached")

@@ -8,6 +8,7 @@ stream and keeps what each column had received.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -110,11 +111,18 @@ class Comparison:
         Only a clear lead wins: when others are within the tie tolerance (latency: max(10 %, 50 ms) of the
         fastest; tokens: 5 % of the fewest, equal counts included) ``fastest`` / ``fewest_tokens`` is
         ``None`` and ``fastest_tied`` / ``fewest_tokens_tied`` list the tied columns, lowest first.
+
+        A lead needs someone to lead: with fewer than two columns to compare (the others failed, were
+        stopped, or there is one column) nothing is crowned. A column replayed from the cache
+        (``cached``) took no time now, and its stored latency is another call's: it is not timed
+        against the live ones (its tokens still count).
         """
         done = {label: r for label, r in self.results.items() if r.complete and not r.error}
-        timed = {label: r.latency_ms for label, r in done.items() if r.latency_ms is not None}
+        timed = {label: r.latency_ms for label, r in done.items()
+                 if r.latency_ms is not None and not r.cached and math.isfinite(r.latency_ms)}
         tokens = {label: r.completion_tokens for label, r in done.items() if r.completion_tokens is not None}
-        fast, few = leaders(timed, latency_tolerance), leaders(tokens, tokens_tolerance)
+        fast = leaders(timed, latency_tolerance) if len(timed) >= 2 else []
+        few = leaders(tokens, tokens_tolerance) if len(tokens) >= 2 else []
         return {"fastest": fast[0] if len(fast) == 1 else None, "fastest_ms": timed[fast[0]] if fast else None,
                 "fastest_tied": fast if len(fast) > 1 else [],
                 "fastest_tolerance_ms": latency_tolerance(timed[fast[0]]) if fast else None,
@@ -122,7 +130,8 @@ class Comparison:
                 "fewest_tokens_tied": few if len(few) > 1 else [],
                 "latencies_ms": timed, "completion_tokens": tokens,
                 "failed": [label for label, r in self.results.items() if r.error and not r.interrupted],
-                "interrupted": [label for label, r in self.results.items() if r.interrupted]}
+                "interrupted": [label for label, r in self.results.items() if r.interrupted],
+                "cached": [label for label, r in done.items() if r.cached]}
 
     def prefer(self, label: str, *, high: int = 100, low: int = 0, comment: str | None = None) -> dict[str, Any]:
         """Send feedback for every column: ``high`` for ``label``, ``low`` for the others.
