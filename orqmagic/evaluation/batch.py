@@ -163,30 +163,31 @@ def invoke_many(
                       overwrite=overwrite) if run is not None else None
     done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
     tracker = Progress(len(slots), progress_mode(progress), deployment=key, resumed=len(slots) - len(todo))
-    recorder = Recorder(stored) if stored is not None else None
-    batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
-                      base_url=config.base_url, run=recorder)
-    batch.results = done
-    started = time.perf_counter()
-    try:
-        interrupted = run_in_worker(batch)
-    except BaseException:
-        tracker.close(True, " · stopped by an error")  # the clock stops and the line says so
+    try:  # from here on, whatever fails (opening the recorder, building the frame, ...) stops the clock thread
+        recorder = Recorder(stored) if stored is not None else None
+        batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
+                          base_url=config.base_url, run=recorder)
+        batch.results = done
+        started = time.perf_counter()
+        try:
+            interrupted = run_in_worker(batch)
+        finally:
+            if recorder is not None:
+                recorder.close()  # every finished row is in the store before we return
+        finished = [i for i, r in enumerate(batch.results) if r is not None]
+        out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished], trials=trials,
+                            extra=["cached"] if cache else [])
+        out.attrs.update({"deployment": key, "interrupted": interrupted, "wall_seconds": time.perf_counter() - started,
+                          "concurrency": concurrency, "rows": len(frame), "trials": trials, "run": run,
+                          "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed, **totals(out)})
+        note = f" · tokens {out.attrs['prompt_tokens']:,} in → {out.attrs['completion_tokens']:,} out"
+        if prices:
+            out.attrs["prices"] = dict(prices)
+            out.attrs["estimated_cost"] = cost(out, prices)[0]
+            note += f" · estimated cost ${out.attrs['estimated_cost']:.4f}"
+    except BaseException as exc:  # and the line says so; a second Ctrl-C is not "an error"
+        tracker.close(True, " · stopped by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else " · stopped by an error")
         raise
-    finally:
-        if recorder is not None:
-            recorder.close()  # every finished row is in the store before we return
-    finished = [i for i, r in enumerate(batch.results) if r is not None]
-    out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished], trials=trials,
-                        extra=["cached"] if cache else [])
-    out.attrs.update({"deployment": key, "interrupted": interrupted, "wall_seconds": time.perf_counter() - started,
-                      "concurrency": concurrency, "rows": len(frame), "trials": trials, "run": run,
-                      "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed, **totals(out)})
-    note = f" · tokens {out.attrs['prompt_tokens']:,} in → {out.attrs['completion_tokens']:,} out"
-    if prices:
-        out.attrs["prices"] = dict(prices)
-        out.attrs["estimated_cost"] = cost(out, prices)[0]
-        note += f" · estimated cost ${out.attrs['estimated_cost']:.4f}"
     tracker.close(interrupted, note)
     return out
 

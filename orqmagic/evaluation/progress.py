@@ -73,14 +73,16 @@ class Progress:
         self._stopped = threading.Event()
         self._pending = threading.Event()  # a finished row not drawn yet: the clock thread draws it soon
         self._drawn_at = -float("inf")
+        self.clock_thread: threading.Thread | None = None  # ends when the bar closes (close() wakes it)
         if mode is None:
             return
         self._bar = self._make_bar(mode)
         self._bar.set_postfix_str(self._postfix(), refresh=True)
         if tick_seconds:
             context = contextvars.copy_context()  # a terminal line or widget belongs to the caller's cell
-            threading.Thread(target=context.run, args=(self._tick_every, tick_seconds), name="orqmagic-progress",
-                             daemon=True).start()
+            self.clock_thread = threading.Thread(target=context.run, args=(self._tick_every, tick_seconds),
+                                                 name="orqmagic-progress", daemon=True)
+            self.clock_thread.start()
 
     def _make_bar(self, mode: str) -> Any:
         options = {"total": self.total, "initial": self.resumed, "desc": self.deployment, "unit": "row",
@@ -181,6 +183,7 @@ class Progress:
             if self._stopped.is_set():
                 return
             self._stopped.set()
+            self._pending.set()  # wakes the clock thread now, not a tick later: it sees the stop and ends
             self.ended = self._clock()
         self.final_line = self.summary_line(interrupted, note)
         if self._bar is None:
