@@ -112,3 +112,51 @@ def test_any_api_name_becomes_one_stable_snake_case_name(name):
     snake = snake_case(name)
     assert re.fullmatch(r"[a-z0-9_]+", snake) and not snake.startswith("_") and not snake.endswith("_")
     assert snake_case(snake) == snake  # converting twice changes nothing
+
+
+# -- one dtype per column, whatever the rows hold -------------------------------------------------
+
+import math  # noqa: E402
+import pickle  # noqa: E402
+
+from orqmagic.evaluation.stats import cost  # noqa: E402
+from orqmagic.store.runs import results_frame  # noqa: E402
+
+ROW_RESULT = st.one_of(
+    st.builds(lambda ms, tokens: {"text": "ok", "id": "r", "model": "openai/gpt-4o-mini", "latency_ms": ms,
+                                  "ttft_ms": ms / 4, "prompt_tokens": tokens, "completion_tokens": tokens,
+                                  "finish_reason": "stop", "error": None, "cached": False},
+              st.floats(0, 1e5, allow_nan=False), st.one_of(st.none(), st.integers(0, 10**6))),
+    st.just({"text": None, "id": None, "model": None, "latency_ms": None, "ttft_ms": None, "prompt_tokens": None,
+             "completion_tokens": None, "finish_reason": None, "error": "boom", "cached": False}))
+CANONICAL = {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64",
+             "cached": "bool"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ROW_RESULT, max_size=6), st.integers(1, 3), st.sampled_from(["topic", "问题", "café au lait"]))
+def test_result_columns_keep_one_dtype_whatever_the_rows_hold(results, trials, column):
+    """No rows, errors only, or a row without usage turned timings and tokens into object columns or
+    counts into floats (96.0); a nullable count then broke summarize and made the cost <NA>."""
+    inputs = pd.DataFrame({column: [f"case {i}" for i in range(len(results))]})
+    slots = [(i, t) for i in range(len(results)) for t in range(1, trials + 1)]
+    rows = [r for r in results for _ in range(trials)]
+    frame = results_frame(inputs, slots, rows, trials=trials, extra=["cached"])
+    assert {c: str(frame[c].dtype) for c in CANONICAL} == CANONICAL
+    assert column in frame and frame.index.is_unique
+    back = pickle.loads(pickle.dumps(frame))
+    pd.testing.assert_frame_equal(back, frame)
+    frame.attrs["deployment"] = "support-bot"
+    summary = orqmagic.summarize(frame)
+    assert summary["rows"] == len(rows) and summary["prompt_tokens"] == sum(
+        r["prompt_tokens"] or 0 for r in rows if r["error"] is None)
+    repr(summary), summary._repr_html_()
+    estimate, _ = cost(frame, {"openai/gpt-4o-mini": (1.0, 1.0)})
+    assert math.isclose(estimate, 2 * summary["prompt_tokens"] / 1e6)
+
+
+def test_a_nullable_score_column_with_a_blank_is_summarised():
+    frame = results_frame(pd.DataFrame({"topic": ["a", "b", "c"]}), [(0, 1), (1, 1), (2, 1)], [
+        {"text": "ok", "latency_ms": 10.0, "error": None, "prompt_tokens": 1, "completion_tokens": 2}] * 3, trials=1)
+    frame["score"] = pd.array([90, None, 10], dtype="Int64")
+    assert orqmagic.summarize(frame)["score_mean"] == 50

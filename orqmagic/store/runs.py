@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 RESULT_COLUMNS = ["text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
                   "finish_reason", "error"]
+_RESULT_DTYPES = {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64"}
 
 
 def fingerprint(prompt: str | None, requests: Sequence[dict[str, Any]]) -> str:
@@ -174,6 +175,8 @@ def results_frame(inputs: pd.DataFrame, slots: Sequence[tuple[int, int]], result
                   *, trials: int, extra: Sequence[str] = ()) -> pd.DataFrame:
     """The inputs of each finished row joined with its result, in row order (then trial order).
 
+    Result columns have one dtype whatever the rows hold (none, errors only, some without usage):
+    timings ``float64``, token counts nullable ``Int64`` (96, not 96.0 beside a failed row's blank).
     The index is unique: the row number, or with ``trials > 1`` a running number with
     ``case`` (the row number) and ``trial`` (1..N) columns first, so ``groupby("case")``
     gathers a case's trials. An input column named like a result column is kept as
@@ -189,7 +192,7 @@ def results_frame(inputs: pd.DataFrame, slots: Sequence[tuple[int, int]], result
         left.insert(0, "case", rows)
         left = left.reset_index(drop=True)
     right = pd.DataFrame(list(results), columns=[*RESULT_COLUMNS, *extra], index=left.index)
-    return pd.concat([left, right], axis=1)
+    return pd.concat([left, right.astype(_RESULT_DTYPES | {c: bool for c in extra if c == "cached"})], axis=1)
 
 
 def runs(store: Store | None = None) -> pd.DataFrame:
