@@ -28,6 +28,9 @@ _NAMED_UNITS = {"trials": "count", "agreement": "%", "estimated_cost": "$", "est
 _NOTES = {"agreement": "trials of a case that gave the same answer", "estimated_cost": "from your price table"}
 
 
+_PANDAS = object()  # Summary.add called without a value: pandas' Series.add
+
+
 class Summary(pd.Series):
     """Named statistics (the index) and their raw values; ``attrs`` keep ``title``, ``units``, ``notes``."""
 
@@ -57,10 +60,20 @@ class Summary(pd.Series):
         """Unit per statistic name (``ms``, ``%``, ``$``, ``tokens``, ``count``, ...)."""
         return self.attrs.setdefault("units", {})
 
-    def add(self, name: str, value: Any, unit: str | None = None, *, note: str = "") -> Summary:
+    def add(self, name: Any, value: Any = _PANDAS, unit: Any = None, *, note: str = "", **pandas: Any) -> Any:
         """A new Summary with statistic ``name`` set to ``value`` (a number, an ``(estimate, low, high)``
         interval or ready text), its ``unit`` and an optional note. Like pandas methods it returns a
-        new object: ``summary = summary.add("cost", 0.012, "$")``."""
+        new object: ``summary = summary.add("cost", 0.012, "$")``.
+
+        This name is also pandas' ``Series.add``, which the Summary must not lose (it is a Series):
+        ``s.add(other)``, ``s.add(other, fill_value=0)`` and ``s.add(1)`` are pandas' addition. Only a
+        string ``name`` with a ``value`` adds a statistic.
+        """
+        if not isinstance(name, str) or value is _PANDAS or pandas:
+            positional = {} if value is _PANDAS else {"level": value}
+            if unit is not None:
+                positional["fill_value"] = unit
+            return super().add(name, **positional, **pandas)
         return self.add_statistics({name: value}, units={name: unit}, notes={name: note} if note else None)
 
     def add_statistics(self, statistics: dict[str, Any], *, units: dict[str, str | None] | None = None,
