@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import orqmagic
@@ -110,8 +110,44 @@ def test_api_records_become_convention_frames():
 @given(st.text(max_size=30))
 def test_any_api_name_becomes_one_stable_snake_case_name(name):
     snake = snake_case(name)
-    assert re.fullmatch(r"[a-z0-9_]+", snake) and not snake.startswith("_") and not snake.endswith("_")
+    assert re.fullmatch(r"[^\W_]+(_[^\W_]+)*", snake) and snake == snake.lower()  # letters of any script
     assert snake_case(snake) == snake  # converting twice changes nothing
+    if name.isascii():
+        assert re.fullmatch(r"[a-z0-9_]+", snake)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=8), st.integers(), min_size=1, max_size=6))
+def test_api_fields_whose_names_meet_are_never_dropped(record):
+    """``名前`` and ``値`` both became ``value`` and one was dropped; ``createdAt`` beside ``created_at`` lost
+    the second. Every field's value is still in the frame, under a unique name (time-named fields are times)."""
+    assume(not any(TIME_NAMES.search(re.sub(r"_\d+$", "", snake_case(k))) for k in record))
+    frame = records_frame([record])
+    assert frame.columns.is_unique and len(frame) == 1
+    shown = frame.iloc[0].tolist()
+    for value in record.values():
+        assert value in shown
+    assert len(frame.columns) == len({(snake_case(k), v) for k, v in record.items()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a.b", "a_b", "A B", "名前", "値", "x"]),
+                          st.sampled_from(["value", "p50", "P50", "2xx"])), min_size=1, max_size=8, unique=True))
+def test_wide_metrics_keeps_one_column_per_metric_and_series(pairs):
+    """``a.b``/``a_b`` (and any two names that meet once snake-cased) were pivoted into one column, one value lost."""
+    time = pd.Timestamp("2026-01-01", tz="UTC")
+    frame = pd.DataFrame({"time": [time] * len(pairs), "metric": [m for m, _ in pairs],
+                          "series": [s for _, s in pairs], "value": [float(i) for i in range(len(pairs))],
+                          "unit": "SECONDS", "kind": "GAUGE"})
+    wide = orqmagic.wide_metrics(frame)
+    assert wide.columns.is_unique and len(wide.columns) == len(pairs)
+    assert sorted(wide.iloc[0].tolist()) == [float(i) for i in range(len(pairs))]
+
+
+def test_an_empty_overview_has_the_dtypes_of_a_full_one(baseten):
+    full = metrics_overview(orqmagic.fetch_metrics("llama-chat", "prod-v3", start="2h", baseten=baseten))
+    empty = metrics_overview(orqmagic.fetch_metrics("llama-chat", "prod-v3", start="2h", baseten=baseten).iloc[:0])
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict() and len(empty) == 0
 
 
 # -- one dtype per column, whatever the rows hold -------------------------------------------------
@@ -160,3 +196,10 @@ def test_a_nullable_score_column_with_a_blank_is_summarised():
         {"text": "ok", "latency_ms": 10.0, "error": None, "prompt_tokens": 1, "completion_tokens": 2}] * 3, trials=1)
     frame["score"] = pd.array([90, None, 10], dtype="Int64")
     assert orqmagic.summarize(frame)["score_mean"] == 50
+
+
+def test_fields_that_meet_keep_each_distinct_value_once():
+    frame = records_frame([{"createdAt": "2026-01-01T00:00:00Z", "created_at": "2025-01-01T00:00:00Z",
+                            "Created At": "2025-01-01T00:00:00Z", "x": 1, "X": 1}])
+    assert list(frame.columns) == ["created_at", "created_at_2", "x"]
+    assert str(frame["created_at_2"].dtype) == "datetime64[ms, UTC]"

@@ -15,6 +15,8 @@ from ..render.numbers import round_significant
 from .units import scale_for
 
 COLUMNS = ["metric", "series", "unit", "last", "mean", "min", "max", "total", "steps_with_data", "steps"]
+_DTYPES = {"metric": "str", "series": "str", "unit": "str", "last": "float64", "mean": "float64", "min": "float64",
+           "max": "float64", "total": "float64", "steps_with_data": "int64", "steps": "int64"}
 
 
 def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
@@ -42,6 +44,6 @@ def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
                      "max": shown(present.max()) if present.size else np.nan,
                      "total": shown(present.sum()) if kind == "COUNTER" and present.size else np.nan,
                      "steps_with_data": int(present.size), "steps": int(values.size)})
-    overview = pd.DataFrame(rows, columns=COLUMNS)
+    overview = pd.DataFrame(rows, columns=COLUMNS).astype(_DTYPES)  # the same dtypes with no rows
     overview.attrs = dict(frame.attrs)
     return overview
