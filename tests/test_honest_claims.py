@@ -108,3 +108,14 @@ def test_no_winner_without_a_field_and_no_cached_latency_in_the_race(columns):
     assert ("fastest:" in line) == (len(racing) >= 2)
     assert all(label in line.split("cached: ")[1] for label, c in zip(cmp.labels, columns, strict=True)
                if c["state"] == "cached")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(COLUMN, min_size=1, max_size=5))
+def test_the_comparison_frame_says_which_latencies_are_an_earlier_calls(columns):
+    """A cached column's stored latency sat in to_frame() like any other: a mean over it mixed in earlier calls."""
+    cmp = Comparison({f"col{i}": column_result(f"col{i}", c) for i, c in enumerate(columns)})
+    frame = cmp.to_frame()
+    assert frame["cached"].tolist() == [c["state"] == "cached" for c in columns]
+    assert {c: str(frame[c].dtype) for c in ("latency_ms", "completion_tokens", "cached")} == {
+        "latency_ms": "float64", "completion_tokens": "Int64", "cached": "bool"}

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..clients import AsyncOrqClient
 
 FRAME_COLUMNS = ["label", "deployment", "model", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
-                 "finish_reason", "error", "id", "trace_id"]
+                 "finish_reason", "error", "cached", "id", "trace_id"]
 
 # No winner is crowned inside the noise: two latencies within 10 % of the faster one or 50 ms (whichever is
 # larger) tie, as do token counts within 5 % (equal counts always tie). A run-to-run jitter of a few ms
@@ -86,7 +86,8 @@ class Comparison:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per column: label, deployment, ``model`` (``provider/model``), text, timings (ms, to 0.1 ms as in
-        :func:`orqmagic.invoke_many`), tokens (nullable integers), finish reason, error, ids."""
+        :func:`orqmagic.invoke_many`), tokens (nullable integers), finish reason, error, ``cached`` (a replayed
+        answer, whose timings are those of the earlier call, as in ``invoke_many(cache=True)``), ids."""
         import pandas as pd
 
         from ..clients.accumulator import model_name
@@ -95,9 +96,10 @@ class Comparison:
                  "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
                  "ttft_ms": None if r.ttft_ms is None else round(r.ttft_ms, 1), "prompt_tokens": r.prompt_tokens,
                  "completion_tokens": r.completion_tokens, "finish_reason": r.finish_reason, "error": r.error,
-                 "id": r.id, "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
+                 "cached": bool(r.cached), "id": r.id, "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
         return pd.DataFrame(rows, columns=FRAME_COLUMNS).astype(
-            {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64"})
+            {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64",
+             "cached": bool})
 
     def diff(self, a: str | None = None, b: str | None = None) -> TextDiff:
         """Word-level diff of column ``a``'s answer into column ``b``'s (default: the first two columns)."""
