@@ -117,7 +117,7 @@ def test_any_api_name_becomes_one_stable_snake_case_name(name):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=8), st.integers(), min_size=1, max_size=6))
+@given(st.dictionaries(st.text(min_size=1, max_size=8), st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=6))
 def test_api_fields_whose_names_meet_are_never_dropped(record):
     """``名前`` and ``値`` both became ``value`` and one was dropped; ``createdAt`` beside ``created_at`` lost
     the second. Every field's value is still in the frame, under a unique name (time-named fields are times)."""
@@ -159,10 +159,10 @@ from orqmagic.evaluation.stats import cost  # noqa: E402
 from orqmagic.store.runs import results_frame  # noqa: E402
 
 ROW_RESULT = st.one_of(
-    st.builds(lambda ms, tokens: {"text": "ok", "id": "r", "model": "openai/gpt-4o-mini", "latency_ms": ms,
+    st.builds(lambda ms, tokens, cached: {"text": "ok", "id": "r", "model": "openai/gpt-4o-mini", "latency_ms": ms,
                                   "ttft_ms": ms / 4, "prompt_tokens": tokens, "completion_tokens": tokens,
-                                  "finish_reason": "stop", "error": None, "cached": False},
-              st.floats(0, 1e5, allow_nan=False), st.one_of(st.none(), st.integers(0, 10**6))),
+                                  "finish_reason": "stop", "error": None, "cached": cached},
+              st.floats(0, 1e5, allow_nan=False), st.one_of(st.none(), st.integers(0, 10**6)), st.booleans()),
     st.just({"text": None, "id": None, "model": None, "latency_ms": None, "ttft_ms": None, "prompt_tokens": None,
              "completion_tokens": None, "finish_reason": None, "error": "boom", "cached": False}))
 CANONICAL = {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64",
@@ -186,6 +186,8 @@ def test_result_columns_keep_one_dtype_whatever_the_rows_hold(results, trials, c
     summary = orqmagic.summarize(frame)
     assert summary["rows"] == len(rows) and summary["prompt_tokens"] == sum(
         r["prompt_tokens"] or 0 for r in rows if r["error"] is None)
+    replayed = sum(bool(r["cached"]) for r in rows)  # timings of earlier calls: the summary says how many
+    assert summary.get("cached", 0) == replayed and (replayed == 0) == ("cached" not in summary.index)
     repr(summary), summary._repr_html_()
     estimate, _ = cost(frame, {"openai/gpt-4o-mini": (1.0, 1.0)})
     assert math.isclose(estimate, 2 * summary["prompt_tokens"] / 1e6)

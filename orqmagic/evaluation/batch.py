@@ -216,7 +216,8 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
     then per metric (latency, TTFT, completion tokens, a ``score`` column if any) ``<metric>_mean``
     with ``<metric>_ci95_low`` / ``_ci95_high`` (trials of a case are averaged first); with trials,
     ``trials`` and ``agreement``; with ``prices`` (default: the run's own ``attrs["prices"]``,
-    ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``.
+    ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``; when answers were
+    replayed from the cache, ``cached`` (how many: their timings are the earlier calls').
 
     Values are raw numbers (``summary["latency_p50_ms"]``); units are in ``summary.attrs["units"]``;
     the table shows each row under its key, rounded for people. ``results``: what
@@ -240,6 +241,9 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
         notes={"ttft_p50_ms": "time to first token", "prompt_tokens": "total", "completion_tokens": "total",
                "completion_tokens_mean": "per row"})
     summary = summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
+    replayed = int(ok["cached"].astype(bool).sum()) if "cached" in ok else 0
+    if replayed:  # their latencies are in the percentiles above, but they were measured by earlier calls
+        summary = summary.add("cached", replayed, "count", note="answers replayed: timings from the earlier calls")
     return summary
 
 
