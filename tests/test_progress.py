@@ -206,3 +206,29 @@ def test_a_finished_batch_leaves_no_clock_thread(sandbox_env):
         orqmagic.invoke_many("support-bot", [{"topic": "a"}], prompt="{{topic}}", progress=True)
     made[0].clock_thread.join(30)
     assert not made[0].clock_thread.is_alive() and made[0].final_line.startswith("support-bot: 1/1 done in ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 20),
+       st.lists(st.tuples(st.floats(0.03, 30, allow_nan=False), st.sampled_from(["sent", "failed", "cached"])),
+                min_size=1, max_size=40))
+def test_the_eta_is_taken_from_the_rows_sent_not_the_cached_or_resumed(total, resumed, events):
+    """A burst of cached rows (microseconds each) made the rate ~1000 rows/s and the ETA a few seconds for
+    rows that take seconds each to send. The ETA shown is the remaining rows over the rate of rows sent."""
+    from tqdm import tqdm
+
+    resumed = min(resumed, total)
+    out, clock = io.StringIO(), Clock()
+    progress = Progress(total + len(events), "text", deployment="b", resumed=resumed, clock=clock,
+                        tick_seconds=None, file=out)
+    for seconds, kind in events:
+        clock.now += seconds
+        progress.update(failed=kind == "failed", cached=kind == "cached")
+        progress.tick()
+        elapsed = clock.now - progress.started
+        remaining = progress.total - progress.done
+        shown = re.search(r"<([^,\]]+)[,\]]", last_draw(out)).group(1)
+        if progress.sent:
+            assert shown == tqdm.format_interval(remaining * elapsed / progress.sent)
+        else:
+            assert shown == "?"
