@@ -205,3 +205,14 @@ def test_fields_that_meet_keep_each_distinct_value_once():
                             "Created At": "2025-01-01T00:00:00Z", "x": 1, "X": 1}])
     assert list(frame.columns) == ["created_at", "created_at_2", "x"]
     assert str(frame["created_at_2"].dtype) == "datetime64[ms, UTC]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=10).filter(str.isidentifier), st.text(max_size=20))
+def test_a_column_named_in_any_script_fills_its_placeholder(name, value):
+    """``{{问题}}`` was not recognised as a placeholder and went out as literal text, with no error."""
+    from orqmagic.evaluation.templates import TemplateError, interpolate
+
+    assert interpolate(f"Q: {{{{{name}}}}}!", {name: value}) == f"Q: {value}!"
+    with pytest.raises(TemplateError):
+        interpolate(f"{{{{{name}}}}}", {})
