@@ -122,3 +122,16 @@ def test_a_summary_of_anything_renders_and_stays_a_pandas_series(stats, data):
         assert (shown is pd.NA or shown is None or math.isnan(float(shown))) if raw is None or raw is pd.NA or (
             isinstance(raw, float) and math.isnan(raw)) else float(shown) == float(raw)
     assert Summary(title="t").add("rows", 3, "count")["rows"] == 3  # a statistic is still added by name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(1, 600_000, allow_nan=False).map(lambda v: round(v, 1)), min_size=3, max_size=3)
+       .map(sorted), st.sampled_from(["ms", "tokens", None]))
+def test_percentiles_that_differ_never_read_the_same(values, unit):
+    """p50/p90/p99 of 1455.5, 1462 and 1463 ms all read "1.46 s": a table that claimed no spread."""
+    names = ["latency_p50_ms", "latency_p90_ms", "latency_p99_ms"]
+    summary = Summary(title="t").add_statistics(dict(zip(names, values, strict=True)), units=dict.fromkeys(names, unit))
+    shown = {name: value for name, value, _ in summary.cells()}
+    for a, va in zip(names, values, strict=True):
+        for b, vb in zip(names, values, strict=True):
+            assert (shown[a] == shown[b]) == (va == vb), shown
