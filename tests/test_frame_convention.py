@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
@@ -216,3 +217,21 @@ def test_a_column_named_in_any_script_fills_its_placeholder(name, value):
     assert interpolate(f"Q: {{{{{name}}}}}!", {name: value}) == f"Q: {value}!"
     with pytest.raises(TemplateError):
         interpolate(f"{{{{{name}}}}}", {})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False)), min_size=1, max_size=30),
+       st.sampled_from(["GAUGE", "COUNTER", "HISTOGRAM"]), st.sampled_from(["SECONDS", "BYTES", "COUNT", "RATIO"]))
+def test_an_overview_row_never_shows_a_spread_as_none(values, kind, unit):
+    """At four digits a min of 1234.51 and a max of 1234.54 both read 1235: a row claiming a flat series."""
+    times = pd.date_range("2026-01-01", periods=len(values), freq="min", tz="UTC")
+    frame = pd.DataFrame({"time": times, "metric": "m", "series": "p50", "unit": unit, "kind": kind,
+                          "value": [np.nan if v is None else v for v in values]})
+    (row,) = metrics_overview(frame).to_dict("records")
+    present = [v for v in values if v is not None]
+    if present:
+        assert (row["min"] == row["max"]) == (min(present) == max(present))
+        assert (row["last"] == row["min"]) == (present[-1] == min(present))
+        assert (row["last"] == row["max"]) == (present[-1] == max(present))
+    else:
+        assert math.isnan(row["min"]) and row["steps_with_data"] == 0

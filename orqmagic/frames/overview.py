@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..render.numbers import round_significant
+from ..render.numbers import digits_to_tell_apart, round_significant
 from .units import scale_for
 
 COLUMNS = ["metric", "series", "unit", "last", "mean", "min", "max", "total", "steps_with_data", "steps"]
@@ -23,7 +23,8 @@ def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """One row per (metric, series) of a :func:`~orqmagic.fetch_metrics` frame (``attrs`` kept).
 
     ``total`` is filled for counters only (their values are totals per step). ``digits``: the
-    significant digits kept (at least; more only where the integer part needs them).
+    significant digits kept (at least; more where the integer part needs them, or where a row's
+    last, mean, min and max would otherwise read the same though they differ).
     """
     rows = []
     for (metric, series), group in frame.groupby(["metric", "series"], observed=True, sort=False):
@@ -34,8 +35,12 @@ def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
         if kind == "COUNTER":
             factor, unit = 1.0, "count / step" if str(group["unit"].iloc[0]) == "COUNT" else f"{unit} / step"
 
-        def shown(value: float, factor: float = factor) -> float:
-            return round_significant(float(value) * factor, digits) if np.isfinite(value) else np.nan
+        # one row's figures are read together: enough digits that a min and max that differ never look equal
+        row_digits = digits_to_tell_apart([v * factor for v in (present[-1], present.mean(), present.min(),
+                                                                present.max())] if present.size else [], digits)
+
+        def shown(value: float, factor: float = factor, row_digits: int = row_digits) -> float:
+            return round_significant(float(value) * factor, row_digits) if np.isfinite(value) else np.nan
 
         rows.append({"metric": str(metric), "series": str(series), "unit": unit,
                      "last": shown(present[-1]) if present.size else np.nan,
