@@ -1,5 +1,7 @@
 """Claims the output makes about time: a replayed answer is labelled cached where its latency would be."""
 
+import re
+
 from orqmagic.render.markdown import footer_line
 from orqmagic.result import InvokeResult
 
@@ -119,3 +121,23 @@ def test_the_comparison_frame_says_which_latencies_are_an_earlier_calls(columns)
     assert frame["cached"].tolist() == [c["state"] == "cached" for c in columns]
     assert {c: str(frame[c].dtype) for c in ("latency_ms", "completion_tokens", "cached")} == {
         "latency_ms": "float64", "completion_tokens": "Int64", "cached": "bool"}
+
+
+TOKENS = st.one_of(st.none(), st.integers(0, 10**12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["prompt_tokens", "completion_tokens"]), TOKENS),
+       st.one_of(st.none(), st.floats(0, 4e9, allow_nan=False)), st.booleans())
+def test_a_footer_says_only_what_it_knows(usage, cached_at, cached):
+    """A count the server left out read "tokens None → 96"; a cached answer's time was the local clock's,
+    unlabelled, in a notebook read elsewhere. Counts are grouped (1,234,567), a cached time is UTC and says so."""
+    result = InvokeResult(deployment="support-bot", text="hi", latency_ms=1326.0, usage=usage, cached=cached,
+                          cached_at=cached_at)
+    line = footer_line(result)
+    assert "None" not in line
+    for key in ("prompt_tokens", "completion_tokens"):
+        if usage.get(key) is not None:
+            assert f"{usage[key]:,}" in line
+    if cached and cached_at is not None:
+        assert re.search(r"cached \(from \d{4}-\d\d-\d\d \d\d:\d\d UTC; took 1\.33 s then\)", line), line
