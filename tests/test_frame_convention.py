@@ -235,3 +235,14 @@ def test_an_overview_row_never_shows_a_spread_as_none(values, kind, unit):
         assert (row["last"] == row["max"]) == (present[-1] == max(present))
     else:
         assert math.isnan(row["min"]) and row["steps_with_data"] == 0
+
+
+def test_an_empty_store_lists_runs_and_cache_entries_with_the_dtypes_of_a_full_one(sandbox_env):
+    """With nothing stored, runs() and the cache's entries had object columns where counts are int64."""
+    empty = orqmagic.runs(), response_cache().entries()
+    _run(1)
+    full = orqmagic.runs(), response_cache().entries()
+    for before, after in zip(empty, full, strict=True):
+        assert len(before) == 0 and len(after) > 0
+        numeric = {c: str(t) for c, t in after.dtypes.items() if not pd.api.types.is_string_dtype(t)}
+        assert {c: str(before[c].dtype) for c in numeric} == numeric

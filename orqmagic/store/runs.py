@@ -206,6 +206,8 @@ def runs(store: Store | None = None) -> pd.DataFrame:
         FROM runs r LEFT JOIN run_rows x ON x.run = r.name GROUP BY r.name ORDER BY r.created_at"""
     rows = [dict(r) for r in (store or default_store()).connection().execute(query)]
     frame = pd.DataFrame(rows, columns=["name", "deployment", "rows", "trials", "recorded", "failed", "created", "updated"])
+    frame = frame.astype({"name": "str", "deployment": "str", "rows": "int64", "trials": "int64", "recorded": "int64",
+                          "failed": "int64"})  # the same dtypes for an empty store as for a full one
     frame["complete"] = frame["recorded"] - frame["failed"] >= frame["rows"] * frame["trials"]
     for column in ("created", "updated"):  # milliseconds: the store's clock, without nanosecond noise
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype("datetime64[ms, UTC]")
