@@ -44,8 +44,11 @@ def plot_batch(results: pd.DataFrame, *, title: str | None = None) -> Figure:
 
         fig = Figure(figsize=(12, 4.2), layout="constrained")
         latency_ax, ttft_ax, scatter_ax = fig.subplots(1, 3)
-        _histogram(latency_ax, ok["latency_ms"], "how long each row took", "latency, end to end (ms)")
-        _histogram(ttft_ax, ok["ttft_ms"], "how long until the first token", "time to first token (ms)")
+        # "no rows answered" only when none did: rows answered without streaming have no first-token time
+        _histogram(latency_ax, ok["latency_ms"], "how long each row took", "latency, end to end (ms)",
+                   "no rows answered" if ok.empty else "no row recorded its latency")
+        _histogram(ttft_ax, ok["ttft_ms"], "how long until the first token", "time to first token (ms)",
+                   "no rows answered" if ok.empty else "no row recorded a first token (not streamed?)")
         _scatter(scatter_ax, ok)
         errors = int(results["error"].notna().sum())
         fig.suptitle(title or f"{results.attrs.get('deployment', 'batch')}: {_rows(len(results))}, "
@@ -59,7 +62,7 @@ def _rows(count: int) -> str:
     return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
-def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str) -> None:
+def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str, empty: str) -> None:
     import numpy as np
     from matplotlib.ticker import MaxNLocator
 
@@ -70,7 +73,7 @@ def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, axis="y")
     if not len(values):
-        ax.text(0.5, 0.5, "no rows answered", transform=ax.transAxes, ha="center", va="center", color=GREY)
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color=GREY)
         ax.set_xlim(0, 1)
         return
     low, high = float(values.min()), float(values.max())
