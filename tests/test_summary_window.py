@@ -77,7 +77,8 @@ def test_steps_weigh_exactly_their_part_of_the_window_that_has_happened(start, l
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["COUNTER", "GAUGE", "HISTOGRAM"]),
-       st.lists(st.tuples(st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False)), st.floats(0, 1)), max_size=40))
+       st.lists(st.tuples(st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False)),
+                          st.integers(0, 3_600_000).map(lambda ms: ms / 3_600_000)), max_size=40))  # ms of a step
 def test_a_weighted_summary_is_a_part_counted_total_or_a_level_within_its_steps(kind, pairs):
     values, weights = [v for v, _ in pairs], [w for _, w in pairs]
     value = summarize_window(kind, values, weights)
