@@ -60,7 +60,11 @@ def test_a_value_with_gaps_on_both_sides_is_drawn_as_a_dot():
 
 
 def test_current_and_summary_are_labelled_bars_and_no_data_says_so(baseten):
-    fig = orqmagic.plot_metrics(fetch(baseten, ["baseten_end_to_end_response_time_seconds"], mode="CURRENT"))
+    # One step of bars (as CURRENT draws) from a fixed past hour: CURRENT reads the sandbox's clock, and in one
+    # of its quiet minutes (no traffic, so no latency) this test failed depending on the time it ran.
+    hour = 1_780_000_000_000 - 1_780_000_000_000 % 3_600_000
+    fig = orqmagic.plot_metrics(fetch(baseten, ["baseten_end_to_end_response_time_seconds"], mode="SUMMARY",
+                                      start=hour, end=hour + 3_600_000))
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.texts]
     assert len(ax.patches) == 4 and len(labels) == 4 and all(labels)
