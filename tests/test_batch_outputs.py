@@ -68,7 +68,7 @@ def test_numbers_are_rounded_for_people():
 
 def test_results_are_rounded(results):
     assert all(v == round(v, 1) for v in results["latency_ms"])
-    assert str(results["completion_tokens"].dtype) == "int64"  # 96, not 96.0
+    assert str(results["completion_tokens"].dtype) == "Int64"  # 96, not 96.0, also beside a failed row
 
 
 def test_progress_shows_deployment_counts_rate_and_eta_from_the_start(capsys):
@@ -80,3 +80,58 @@ def test_progress_shows_deployment_counts_rate_and_eta_from_the_start(capsys):
     last = capsys.readouterr().err.strip().split("\r")[-1]
     assert "2/5" in last and "1 failed, 1 cached, interrupted" in last and "row/s" in last
     assert progress.line().startswith("2/5 done · 1 cached · 1 sent · 1 failed")
+
+
+# -- Summary is a Series: pandas operations keep working, whatever it holds -------------------------
+
+import math  # noqa: E402
+import pickle  # noqa: E402
+
+import numpy as np  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+STAT_VALUE = st.one_of(st.integers(-(10**6), 10**6), st.floats(allow_nan=True, allow_infinity=True), st.none(),
+                       st.just(pd.NA), st.integers(0, 100).map(np.int64))
+STATS = st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True), STAT_VALUE, max_size=8)
+UNITS = st.sampled_from(["ms", "%", "$", "tokens", "count", None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(STATS, st.data())
+def test_a_summary_of_anything_renders_and_stays_a_pandas_series(stats, data):
+    """``s.add(1)`` / ``s.add(other, fill_value=0)`` raised TypeError (Summary.add hid Series.add); a pd.NA
+    value crashed the repr. Any statistics render as text and HTML, and pandas operations return pandas types."""
+    units = {name: data.draw(UNITS) for name in stats}
+    summary = Summary(title="t").add_statistics(stats, units=units)
+    for text in (repr(summary), summary._repr_html_()):
+        assert isinstance(text, str)
+    assert list(summary.index) == list(stats)
+    numeric = pd.to_numeric(summary, errors="coerce")
+    assert isinstance(numeric.add(1), Summary) and isinstance(numeric + 1, Summary)
+    assert isinstance(numeric.add(numeric, fill_value=0), Summary)
+    assert numeric.add(numeric, fill_value=0).index.equals(numeric.index)
+    assert isinstance(summary.to_frame(), pd.DataFrame) and list(summary.to_dict()) == list(stats)
+    assert isinstance(pd.concat([summary, summary], axis=1), pd.DataFrame)
+    for copy in (summary.copy(), pickle.loads(pickle.dumps(summary))):
+        assert isinstance(copy, Summary) and copy.attrs == summary.attrs and repr(copy) == repr(summary)
+    if len(summary):
+        first = summary.index[0]
+        assert isinstance(summary.loc[[first]], Summary)
+        shown, raw = summary.loc[first], stats[first]
+        assert (shown is pd.NA or shown is None or math.isnan(float(shown))) if raw is None or raw is pd.NA or (
+            isinstance(raw, float) and math.isnan(raw)) else float(shown) == float(raw)
+    assert Summary(title="t").add("rows", 3, "count")["rows"] == 3  # a statistic is still added by name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(1, 600_000, allow_nan=False).map(lambda v: round(v, 1)), min_size=3, max_size=3)
+       .map(sorted), st.sampled_from(["ms", "tokens", None]))
+def test_percentiles_that_differ_never_read_the_same(values, unit):
+    """p50/p90/p99 of 1455.5, 1462 and 1463 ms all read "1.46 s": a table that claimed no spread."""
+    names = ["latency_p50_ms", "latency_p90_ms", "latency_p99_ms"]
+    summary = Summary(title="t").add_statistics(dict(zip(names, values, strict=True)), units=dict.fromkeys(names, unit))
+    shown = {name: value for name, value, _ in summary.cells()}
+    for a, va in zip(names, values, strict=True):
+        for b, vb in zip(names, values, strict=True):
+            assert (shown[a] == shown[b]) == (va == vb), shown

@@ -1,5 +1,7 @@
 """Claims the output makes about time: a replayed answer is labelled cached where its latency would be."""
 
+import re
+
 from orqmagic.render.markdown import footer_line
 from orqmagic.result import InvokeResult
 
@@ -71,3 +73,71 @@ def test_a_winner_is_named_only_when_everyone_else_is_outside_the_tolerance(late
     assert (again["fastest"], sorted(again["fastest_tied"])) == (info["fastest"], sorted(info["fastest_tied"]))
     assert (again["fewest_tokens"], sorted(again["fewest_tokens_tied"])) == (info["fewest_tokens"],
                                                                               sorted(info["fewest_tokens_tied"]))
+
+
+COLUMN = st.fixed_dictionaries({
+    "state": st.sampled_from(["live", "live", "cached", "error", "interrupted", "no latency"]),
+    "ms": st.floats(0, 60_000, allow_nan=False), "tokens": st.one_of(st.none(), st.integers(0, 4000))})
+
+
+def column_result(label, column):
+    state = column["state"]
+    return InvokeResult(deployment=label, text="answer", complete=state != "interrupted",
+                        interrupted=state == "interrupted", error="boom" if state == "error" else None,
+                        latency_ms=None if state == "no latency" else column["ms"], cached=state == "cached",
+                        usage={"prompt_tokens": 9, "completion_tokens": column["tokens"]})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(COLUMN, min_size=1, max_size=5))
+def test_no_winner_without_a_field_and_no_cached_latency_in_the_race(columns):
+    """One column, or one left after the others failed, was crowned "fastest"; a cached column's stored
+    latency (another call's) raced the live ones. Only columns timed in this call race, and only two or more."""
+    cmp = Comparison({f"col{i}": column_result(f"col{i}", c) for i, c in enumerate(columns)})
+    info = cmp.summary()
+    racing = {f"col{i}": c["ms"] for i, c in enumerate(columns) if c["state"] == "live"}
+    counted = {f"col{i}": c["tokens"] for i, c in enumerate(columns)
+               if c["state"] in ("live", "cached", "no latency") and c["tokens"] is not None}
+    named = [info["fastest"]] if info["fastest"] else info["fastest_tied"]
+    assert set(named) <= set(racing) and (named != []) == (len(racing) >= 2)
+    if info["fastest"]:
+        best = min(racing.values())
+        assert racing[info["fastest"]] == best
+        assert all(ms - best > latency_tolerance(best) for label, ms in racing.items() if label != info["fastest"])
+    named = [info["fewest_tokens"]] if info["fewest_tokens"] else info["fewest_tokens_tied"]
+    assert set(named) <= set(counted) and (named != []) == (len(counted) >= 2)
+    line = summary_line(cmp, markdown=False)
+    assert ("fastest:" in line) == (len(racing) >= 2)
+    assert all(label in line.split("cached: ")[1] for label, c in zip(cmp.labels, columns, strict=True)
+               if c["state"] == "cached")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(COLUMN, min_size=1, max_size=5))
+def test_the_comparison_frame_says_which_latencies_are_an_earlier_calls(columns):
+    """A cached column's stored latency sat in to_frame() like any other: a mean over it mixed in earlier calls."""
+    cmp = Comparison({f"col{i}": column_result(f"col{i}", c) for i, c in enumerate(columns)})
+    frame = cmp.to_frame()
+    assert frame["cached"].tolist() == [c["state"] == "cached" for c in columns]
+    assert {c: str(frame[c].dtype) for c in ("latency_ms", "completion_tokens", "cached")} == {
+        "latency_ms": "float64", "completion_tokens": "Int64", "cached": "bool"}
+
+
+TOKENS = st.one_of(st.none(), st.integers(0, 10**12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["prompt_tokens", "completion_tokens"]), TOKENS),
+       st.one_of(st.none(), st.floats(0, 4e9, allow_nan=False)), st.booleans())
+def test_a_footer_says_only_what_it_knows(usage, cached_at, cached):
+    """A count the server left out read "tokens None → 96"; a cached answer's time was the local clock's,
+    unlabelled, in a notebook read elsewhere. Counts are grouped (1,234,567), a cached time is UTC and says so."""
+    result = InvokeResult(deployment="support-bot", text="hi", latency_ms=1326.0, usage=usage, cached=cached,
+                          cached_at=cached_at)
+    line = footer_line(result)
+    assert "None" not in line
+    for key in ("prompt_tokens", "completion_tokens"):
+        if usage.get(key) is not None:
+            assert f"{usage[key]:,}" in line
+    if cached and cached_at is not None:
+        assert re.search(r"cached \(from \d{4}-\d\d-\d\d \d\d:\d\d UTC; took 1\.33 s then\)", line), line

@@ -1,6 +1,7 @@
 """Plots that tell the truth: rates for counters, lone points, no-data panels, transparency, bounded size."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -59,7 +60,11 @@ def test_a_value_with_gaps_on_both_sides_is_drawn_as_a_dot():
 
 
 def test_current_and_summary_are_labelled_bars_and_no_data_says_so(baseten):
-    fig = orqmagic.plot_metrics(fetch(baseten, ["baseten_end_to_end_response_time_seconds"], mode="CURRENT"))
+    # One step of bars (as CURRENT draws) from a fixed past hour: CURRENT reads the sandbox's clock, and in one
+    # of its quiet minutes (no traffic, so no latency) this test failed depending on the time it ran.
+    hour = 1_780_000_000_000 - 1_780_000_000_000 % 3_600_000
+    fig = orqmagic.plot_metrics(fetch(baseten, ["baseten_end_to_end_response_time_seconds"], mode="SUMMARY",
+                                      start=hour, end=hour + 3_600_000))
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.texts]
     assert len(ax.patches) == 4 and len(labels) == 4 and all(labels)
@@ -159,3 +164,46 @@ def test_a_refresh_of_the_same_metrics_updates_the_figure_in_place(baseten):
     assert np.array_equal(np.asarray(figure_image(reused)), np.asarray(Image.open(full).convert("RGBA")))
     other = orqmagic.plot_metrics(week, metrics[:2], reuse=fig)
     assert other is not fig and len(other.axes) == 2  # other panels: a new figure
+
+
+# -- plot_batch with hostile frames: every value on the axes, the legend's range the data's own --------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from orqmagic.render.numbers import human  # noqa: E402
+
+BATCH_ROW = st.one_of(
+    st.tuples(st.sampled_from([0.0, 1e-3, 5.0, 3840.0, 1e7]) | st.floats(0, 1e8, allow_nan=False),
+              st.one_of(st.none(), st.floats(0, 1e5, allow_nan=False)), st.integers(0, 4000), st.none()),
+    st.just((None, None, None, "boom")))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(BATCH_ROW, max_size=30))
+def test_plot_batch_never_hides_a_row_or_states_a_range_the_data_lacks(rows):
+    """All rows at 0 ms read "from 0 to 1 ms (spread 100%)" (the axis' stand-in width in the legend); one row
+    read "1 rows". Every answered row is inside its panel's limits, and the legend states the real range."""
+    import pandas as pd
+
+    results = pd.DataFrame(rows, columns=["latency_ms", "ttft_ms", "completion_tokens", "error"])
+    fig = orqmagic.plot_batch(results)
+    ok = results[results["error"].isna()]
+    assert not re.search(r"\b1 (rows|errors)\b", fig._suptitle.get_text())
+    for ax, column in zip(fig.axes[:2], ["latency_ms", "ttft_ms"], strict=True):
+        values = ok[column].astype(float).dropna()
+        said = [t.get_text() for t in ax.texts]
+        assert ("no rows answered" in said) == ok.empty  # rows that answered without a TTFT are not "no rows"
+        if not len(values):
+            assert len(said) == 1
+            continue
+        low, high = ax.get_xlim()
+        assert low <= values.min() and values.max() < high
+        title = ax.get_legend().get_title().get_text()
+        count = f"{len(values)} row" + ("" if len(values) == 1 else "s")
+        assert title.startswith(f"{count} from {human(values.min())} to {human(values.max())} ms "), title
+    scatter = fig.axes[2]
+    latency, tokens = ok["latency_ms"].astype(float), ok["completion_tokens"].astype(float)
+    if len(ok):
+        assert scatter.get_ylim()[0] <= latency.min() and latency.max() < scatter.get_ylim()[1]
+        assert scatter.get_xlim()[0] <= tokens.min() and tokens.max() < scatter.get_xlim()[1]

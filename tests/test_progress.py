@@ -148,3 +148,87 @@ def test_the_clock_thread_draws_a_burst_without_another_event():
         assert screen.seen.wait(60)  # woken by the undrawn rows, not by its hourly tick
     finally:
         progress.close(interrupted=False)
+
+
+# -- the clock thread never outlives its batch -------------------------------------------------------
+
+from unittest import mock  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+STAGES = {"opening the run's recorder": "orqmagic.evaluation.batch.Recorder",
+          "starting the sender": "orqmagic.evaluation.batch.RowSender",
+          "sending": "orqmagic.evaluation.batch.run_in_worker",
+          "building the frame": "orqmagic.evaluation.batch.results_frame",
+          "adding up tokens": "orqmagic.evaluation.stats.totals"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(sorted(STAGES)), st.sampled_from([RuntimeError, KeyboardInterrupt, MemoryError]),
+       st.integers(1, 3))
+def test_whatever_stops_a_batch_stops_its_clock_and_the_line_says_how(sandbox_env, stage, error, trials):
+    """An error while opening the recorder or building the frame (outside the old try) left the clock
+    thread ticking for ever; a second Ctrl-C was reported as "stopped by an error"."""
+    import pytest
+
+    import orqmagic
+
+    made = []
+    real_init = Progress.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    with mock.patch.object(Progress, "__init__", init), mock.patch(STAGES[stage], side_effect=error("boom")), \
+            pytest.raises(error):
+        orqmagic.invoke_many("support-bot", [{"topic": "a"}, {"topic": "b"}], prompt="{{topic}}", progress=True,
+                             run="clock-thread", overwrite=True, trials=trials)
+    (progress,) = made
+    progress.clock_thread.join(30)  # close() wakes it: it ends at once, not a tick later
+    assert not progress.clock_thread.is_alive()
+    why = "stopped by Ctrl-C" if error is KeyboardInterrupt else "stopped by an error"
+    assert progress.final_line.endswith(f" · interrupted · {why}") and f"/{2 * trials} done" in progress.final_line
+
+
+def test_a_finished_batch_leaves_no_clock_thread(sandbox_env):
+    import orqmagic
+
+    made = []
+    real_init = Progress.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    with mock.patch.object(Progress, "__init__", init):
+        orqmagic.invoke_many("support-bot", [{"topic": "a"}], prompt="{{topic}}", progress=True)
+    made[0].clock_thread.join(30)
+    assert not made[0].clock_thread.is_alive() and made[0].final_line.startswith("support-bot: 1/1 done in ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 20),
+       st.lists(st.tuples(st.floats(0.03, 30, allow_nan=False), st.sampled_from(["sent", "failed", "cached"])),
+                min_size=1, max_size=40))
+def test_the_eta_is_taken_from_the_rows_sent_not_the_cached_or_resumed(total, resumed, events):
+    """A burst of cached rows (microseconds each) made the rate ~1000 rows/s and the ETA a few seconds for
+    rows that take seconds each to send. The ETA shown is the remaining rows over the rate of rows sent."""
+    from tqdm import tqdm
+
+    resumed = min(resumed, total)
+    out, clock = io.StringIO(), Clock()
+    progress = Progress(total + len(events), "text", deployment="b", resumed=resumed, clock=clock,
+                        tick_seconds=None, file=out)
+    for seconds, kind in events:
+        clock.now += seconds
+        progress.update(failed=kind == "failed", cached=kind == "cached")
+        progress.tick()
+        elapsed = clock.now - progress.started
+        remaining = progress.total - progress.done
+        shown = re.search(r"<([^,\]]+)[,\]]", last_draw(out)).group(1)
+        if progress.sent:
+            assert shown == tqdm.format_interval(remaining * elapsed / progress.sent)
+        else:
+            assert shown == "?"

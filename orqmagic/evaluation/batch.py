@@ -175,34 +175,37 @@ def invoke_many(
     try:
         done, todo = plan(slots, stored.recorded() if stored else {}, retry_failed=retry_failed)
         tracker = Progress(len(slots), progress_mode(progress), deployment=key, resumed=len(slots) - len(todo))
-        recorder = Recorder(stored) if stored is not None else None
-        batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
-                          config=config, run=recorder)
-        batch.results = done
-        started = time.perf_counter()
-        try:
-            interrupted = run_in_worker(batch)
-        except BaseException:
-            tracker.close(True, " · stopped by an error")  # the clock stops and the line says so
+        try:  # from here on, whatever fails (opening the recorder, building the frame, ...) stops the clock thread
+            recorder = Recorder(stored) if stored is not None else None
+            batch = RowSender(key, requests, slots, todo, concurrency, factory, tracker, cache=response_cache,
+                              config=config, run=recorder)
+            batch.results = done
+            started = time.perf_counter()
+            try:
+                interrupted = run_in_worker(batch)
+            finally:
+                if recorder is not None:
+                    recorder.close()  # every finished row is in the store (or counted as not) before we go on
+            finished = [i for i, r in enumerate(batch.results) if r is not None]
+            out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished],
+                                trials=trials, extra=["cached"] if cache else [])
+            out.attrs.update({"deployment": key, "interrupted": interrupted,
+                              "wall_seconds": time.perf_counter() - started,
+                              "concurrency": concurrency, "rows": len(frame), "trials": trials, "run": run,
+                              "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed,
+                              "unrecorded": recorder.unrecorded if recorder is not None else 0, **totals(out)})
+            note = f" · tokens {out.attrs['prompt_tokens']:,} in → {out.attrs['completion_tokens']:,} out"
+            if prices:
+                out.attrs["prices"] = dict(prices)
+                out.attrs["estimated_cost"] = cost(out, prices)[0]
+                note += f" · estimated cost ${out.attrs['estimated_cost']:.4f}"
+        except BaseException as exc:  # and the line says so; a second Ctrl-C is not "an error"
+            tracker.close(True, " · stopped by Ctrl-C" if isinstance(exc, KeyboardInterrupt)
+                          else " · stopped by an error")
             raise
-        finally:
-            if recorder is not None:
-                recorder.close()  # every finished row is in the store (or counted as not) before we go on
     finally:
         if stored is not None:
             stored.release()
-    finished = [i for i, r in enumerate(batch.results) if r is not None]
-    out = results_frame(frame, [slots[i] for i in finished], [batch.results[i] for i in finished], trials=trials,
-                        extra=["cached"] if cache else [])
-    out.attrs.update({"deployment": key, "interrupted": interrupted, "wall_seconds": time.perf_counter() - started,
-                      "concurrency": concurrency, "rows": len(frame), "trials": trials, "run": run,
-                      "sent": tracker.sent, "cached": tracker.cached, "resumed": tracker.resumed,
-                      "unrecorded": recorder.unrecorded if recorder is not None else 0, **totals(out)})
-    note = f" · tokens {out.attrs['prompt_tokens']:,} in → {out.attrs['completion_tokens']:,} out"
-    if prices:
-        out.attrs["prices"] = dict(prices)
-        out.attrs["estimated_cost"] = cost(out, prices)[0]
-        note += f" · estimated cost ${out.attrs['estimated_cost']:.4f}"
     tracker.close(interrupted, note)
     remember(out)  # last_result() and the magic's _ hold it, also when Ctrl-C ends the call below
     if recorder is not None and recorder.unrecorded:
@@ -249,7 +252,8 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
     then per metric (latency, TTFT, completion tokens, a ``score`` column if any) ``<metric>_mean``
     with ``<metric>_ci95_low`` / ``_ci95_high`` (trials of a case are averaged first); with trials,
     ``trials`` and ``agreement``; with ``prices`` (default: the run's own ``attrs["prices"]``,
-    ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``.
+    ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``; when answers were
+    replayed from the cache, ``cached`` (how many: their timings are the earlier calls').
 
     Values are raw numbers (``summary["latency_p50_ms"]``); units are in ``summary.attrs["units"]``;
     the table shows each row under its key, rounded for people. ``results``: what
@@ -273,6 +277,9 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
         notes={"ttft_p50_ms": "time to first token", "prompt_tokens": "total", "completion_tokens": "total",
                "completion_tokens_mean": "per row"})
     summary = summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
+    replayed = int(ok["cached"].astype(bool).sum()) if "cached" in ok else 0
+    if replayed:  # their latencies are in the percentiles above, but they were measured by earlier calls
+        summary = summary.add("cached", replayed, "count", note="answers replayed: timings from the earlier calls")
     return summary
 
 

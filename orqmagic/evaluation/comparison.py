@@ -8,6 +8,7 @@ stream and keeps what each column had received.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ..clients import AsyncOrqClient
 
 FRAME_COLUMNS = ["label", "deployment", "model", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
-                 "finish_reason", "error", "id", "trace_id"]
+                 "finish_reason", "error", "cached", "id", "trace_id"]
 
 # No winner is crowned inside the noise: two latencies within 10 % of the faster one or 50 ms (whichever is
 # larger) tie, as do token counts within 5 % (equal counts always tie). A run-to-run jitter of a few ms
@@ -86,7 +87,8 @@ class Comparison:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per column: label, deployment, ``model`` (``provider/model``), text, timings (ms, to 0.1 ms as in
-        :func:`orqmagic.invoke_many`), tokens (nullable integers), finish reason, error, ids."""
+        :func:`orqmagic.invoke_many`), tokens (nullable integers), finish reason, error, ``cached`` (a replayed
+        answer, whose timings are those of the earlier call, as in ``invoke_many(cache=True)``), ids."""
         import pandas as pd
 
         from ..clients.accumulator import model_name
@@ -95,9 +97,10 @@ class Comparison:
                  "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
                  "ttft_ms": None if r.ttft_ms is None else round(r.ttft_ms, 1), "prompt_tokens": r.prompt_tokens,
                  "completion_tokens": r.completion_tokens, "finish_reason": r.finish_reason, "error": r.error,
-                 "id": r.id, "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
+                 "cached": bool(r.cached), "id": r.id, "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
         return pd.DataFrame(rows, columns=FRAME_COLUMNS).astype(
-            {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64"})
+            {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64",
+             "cached": bool})
 
     def diff(self, a: str | None = None, b: str | None = None) -> TextDiff:
         """Word-level diff of column ``a``'s answer into column ``b``'s (default: the first two columns)."""
@@ -111,11 +114,18 @@ class Comparison:
         Only a clear lead wins: when others are within the tie tolerance (latency: max(10 %, 50 ms) of the
         fastest; tokens: 5 % of the fewest, equal counts included) ``fastest`` / ``fewest_tokens`` is
         ``None`` and ``fastest_tied`` / ``fewest_tokens_tied`` list the tied columns, lowest first.
+
+        A lead needs someone to lead: with fewer than two columns to compare (the others failed, were
+        stopped, or there is one column) nothing is crowned. A column replayed from the cache
+        (``cached``) took no time now, and its stored latency is another call's: it is not timed
+        against the live ones (its tokens still count).
         """
         done = {label: r for label, r in self.results.items() if r.complete and not r.error}
-        timed = {label: r.latency_ms for label, r in done.items() if r.latency_ms is not None}
+        timed = {label: r.latency_ms for label, r in done.items()
+                 if r.latency_ms is not None and not r.cached and math.isfinite(r.latency_ms)}
         tokens = {label: r.completion_tokens for label, r in done.items() if r.completion_tokens is not None}
-        fast, few = leaders(timed, latency_tolerance), leaders(tokens, tokens_tolerance)
+        fast = leaders(timed, latency_tolerance) if len(timed) >= 2 else []
+        few = leaders(tokens, tokens_tolerance) if len(tokens) >= 2 else []
         return {"fastest": fast[0] if len(fast) == 1 else None, "fastest_ms": timed[fast[0]] if fast else None,
                 "fastest_tied": fast if len(fast) > 1 else [],
                 "fastest_tolerance_ms": latency_tolerance(timed[fast[0]]) if fast else None,
@@ -123,7 +133,8 @@ class Comparison:
                 "fewest_tokens_tied": few if len(few) > 1 else [],
                 "latencies_ms": timed, "completion_tokens": tokens,
                 "failed": [label for label, r in self.results.items() if r.error and not r.interrupted],
-                "interrupted": [label for label, r in self.results.items() if r.interrupted]}
+                "interrupted": [label for label, r in self.results.items() if r.interrupted],
+                "cached": [label for label, r in done.items() if r.cached]}
 
     def prefer(self, label: str, *, high: int = 100, low: int = 0, comment: str | None = None) -> dict[str, Any]:
         """Send feedback for every column: ``high`` for ``label``, ``low`` for the others.

@@ -13,7 +13,9 @@ What the bar claims, it knows:
 - the clock thread also redraws every ``tick_seconds`` while rows are in flight, so the elapsed
   time ticks even when no row finishes;
 - the ETA is the remaining rows over the average rate since the start (tqdm ``smoothing=0``),
-  which settles instead of swinging with each burst of concurrent rows;
+  which settles instead of swinging with each burst of concurrent rows; rows replayed from the
+  cache (microseconds each) are left out of that rate, as resumed rows are, or a cached burst
+  would promise the rest of the batch at cache speed;
 - the bar keeps one width (no ``dynamic_ncols`` flex that squeezed it as the text grew);
 - when the batch ends the widget is replaced by one static line, ``support-bot: 90/90 done in 1:05``,
   as ``text/html`` and ``text/plain``: what a saved notebook, nbconvert or GitHub shows, instead
@@ -73,14 +75,16 @@ class Progress:
         self._stopped = threading.Event()
         self._pending = threading.Event()  # a finished row not drawn yet: the clock thread draws it soon
         self._drawn_at = -float("inf")
+        self.clock_thread: threading.Thread | None = None  # ends when the bar closes (close() wakes it)
         if mode is None:
             return
         self._bar = self._make_bar(mode)
         self._bar.set_postfix_str(self._postfix(), refresh=True)
         if tick_seconds:
             context = contextvars.copy_context()  # a terminal line or widget belongs to the caller's cell
-            threading.Thread(target=context.run, args=(self._tick_every, tick_seconds), name="orqmagic-progress",
-                             daemon=True).start()
+            self.clock_thread = threading.Thread(target=context.run, args=(self._tick_every, tick_seconds),
+                                                 name="orqmagic-progress", daemon=True)
+            self.clock_thread.start()
 
     def _make_bar(self, mode: str) -> Any:
         options = {"total": self.total, "initial": self.resumed, "desc": self.deployment, "unit": "row",
@@ -123,7 +127,7 @@ class Progress:
         apart = "".join(f" · {n} {what}" for n, what in ((self.resumed, "resumed"), (self.cached, "cached")) if n)
         extra = "".join(f" · {value} {name}" for name, value in self.counts.items())
         return (f"{self.done}/{self.total} done{apart} · {self.sent} sent · {self.failed} failed{extra}"
-                f" · {(self.done - self.resumed) / elapsed:.1f} rows/s")
+                f" · {self.sent / elapsed:.1f} rows/s")
 
     def update(self, failed: bool = False, cached: bool = False, n: int = 1, **counts: int) -> None:
         """``n`` more rows done (failed or answered from the cache), plus named counts, e.g. ``retried=1``.
@@ -138,6 +142,8 @@ class Progress:
                 self.counts[name] = self.counts.get(name, 0) + value
             if self._bar is None or self._stopped.is_set():
                 return
+            if cached:  # replayed in microseconds: like resumed rows, not part of the rate the ETA is taken from
+                self._bar.initial += n
             self._bar.set_postfix_str(self._postfix(), refresh=False)
             now = self._clock()
             if now - self._drawn_at < MIN_REDRAW:  # a burst: counted now, drawn with the next draw
@@ -181,6 +187,7 @@ class Progress:
             if self._stopped.is_set():
                 return
             self._stopped.set()
+            self._pending.set()  # wakes the clock thread now, not a tick later: it sees the stop and ends
             self.ended = self._clock()
         self.final_line = self.summary_line(interrupted, note)
         if self._bar is None:

@@ -30,7 +30,7 @@ def t95(df: int) -> float:
 
 def mean_ci(values: Iterable[float]) -> tuple[float, float, float]:
     """Mean and 95% confidence interval (Student t); the interval is NaN with fewer than two values."""
-    data = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    data = [float(v) for v in values if not _missing(v) and not math.isnan(float(v))]
     if not data:
         return math.nan, math.nan, math.nan
     mean = sum(data) / len(data)
@@ -97,7 +97,8 @@ def cost(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]]) -> tu
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, or ``pandas.NA`` (what a nullable ``Int64`` token or score column holds for a blank)."""
+    return value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and math.isnan(value))
 
 
 METRICS = ("latency_ms", "ttft_ms", "completion_tokens", "score")
@@ -120,7 +121,7 @@ def evaluation(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] 
         per_row = values.groupby(ok["case"]).mean() if {"case", "trial"} <= set(ok.columns) else values
         mean, low, high = mean_ci(per_row)
         out.update({f"{metric}_mean": mean, f"{metric}_ci95_low": low, f"{metric}_ci95_high": high})
-    if "trial" in results:
+    if "trial" in results and len(results):  # a run stopped before its first row has no trials to count
         out["trials"] = int(results["trial"].max())
         out["agreement"] = agreement(ok["text"].groupby(ok.get("case", ok.index)).apply(list))
     if prices:

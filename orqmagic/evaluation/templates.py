@@ -13,7 +13,10 @@ from typing import Any
 
 from ..errors import ValidationError
 
-_PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+# A name is a Python identifier in any script (``{{问题}}``, ``{{café}}``; checked by str.isidentifier in
+# replace(), as re has no class for it): an ASCII-only pattern left ``{{问题}}`` unmatched, so a column
+# named in Chinese went out as the literal text "{{问题}}".
+_PLACEHOLDER = re.compile(r"(\\?)\{\{\s*([^\s{}.]+(?:\.[^\s{}.]+)*)\s*\}\}")
 
 
 class TemplateError(ValidationError):
@@ -29,6 +32,8 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
 
     def replace(match: re.Match[str]) -> str:
         escaped, dotted = match.group(1), match.group(2)
+        if not all(part.isidentifier() for part in dotted.split(".")):
+            return match.group(0)  # not a name ({{ 1 + 1 }}, {{#each}}): left as it is
         if escaped:
             return match.group(0)[1:]
         head, *attrs = dotted.split(".")

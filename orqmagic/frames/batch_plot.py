@@ -44,17 +44,25 @@ def plot_batch(results: pd.DataFrame, *, title: str | None = None) -> Figure:
 
         fig = Figure(figsize=(12, 4.2), layout="constrained")
         latency_ax, ttft_ax, scatter_ax = fig.subplots(1, 3)
-        _histogram(latency_ax, ok["latency_ms"], "how long each row took", "latency, end to end (ms)")
-        _histogram(ttft_ax, ok["ttft_ms"], "how long until the first token", "time to first token (ms)")
+        # "no rows answered" only when none did: rows answered without streaming have no first-token time
+        _histogram(latency_ax, ok["latency_ms"], "how long each row took", "latency, end to end (ms)",
+                   "no rows answered" if ok.empty else "no row recorded its latency")
+        _histogram(ttft_ax, ok["ttft_ms"], "how long until the first token", "time to first token (ms)",
+                   "no rows answered" if ok.empty else "no row recorded a first token (not streamed?)")
         _scatter(scatter_ax, ok)
         errors = int(results["error"].notna().sum())
-        fig.suptitle(title or f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows, {errors} errors",
+        fig.suptitle(title or f"{results.attrs.get('deployment', 'batch')}: {_rows(len(results))}, "
+                     f"{errors} error{'' if errors == 1 else 's'}",
                      fontsize=11, color=GREY)
     _ensure_figure_display()
     return fig
 
 
-def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str) -> None:
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str, empty: str) -> None:
     import numpy as np
     from matplotlib.ticker import MaxNLocator
 
@@ -65,13 +73,16 @@ def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, axis="y")
     if not len(values):
-        ax.text(0.5, 0.5, "no rows answered", transform=ax.transAxes, ha="center", va="center", color=GREY)
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color=GREY)
         ax.set_xlim(0, 1)
         return
-    high = float(values.max()) or 1.0
-    edges = np.linspace(0, high * 1.02, min(40, max(10, len(values) // 2)) + 1)
+    low, high = float(values.min()), float(values.max())
+    # The axis runs from 0 (or below, for a negative time a moved clock made) to past the longest row;
+    # when every row took 0 ms the axis still needs a width, but the legend keeps the real range.
+    start, stop = min(0.0, low), high if high > 0 else 1.0
+    edges = np.linspace(start, stop + (stop - start) * 0.02, min(40, max(10, len(values) // 2)) + 1)
     ax.hist(values, bins=edges, color=BARS, alpha=0.9, zorder=2)
-    ax.set_xlim(0, edges[-1] * 1.04)
+    ax.set_xlim(start, edges[-1] + (edges[-1] - start) * 0.04)
     top = ax.get_ylim()[1] * 1.22
     ax.set_ylim(0, top)  # headroom: the percentile marks sit above the tallest bar
     marks = [(q, colour, float(np.quantile(values, q))) for q, colour in PERCENTILES]
@@ -79,11 +90,10 @@ def _histogram(ax: Axes, column: pd.Series, question: str, xlabel: str) -> None:
     for (q, colour, value), text in zip(marks, texts, strict=True):
         ax.plot([value], [top * 0.94], marker="v", markersize=8, color=colour, linestyle="none", zorder=3,
                 label=f"p{q * 100:g} {text} ms")
-    low = float(values.min())
-    spread = f"{(high - low) / high:.0%}" if high else "0%"
+    spread = f"{(high - low) / high:.0%}" if high > 0 else "0%"
     # below the panel, so it never covers a bar or a mark; the range says how wide the spread really is
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, handletextpad=0.1, columnspacing=1.0,
-              title=f"{len(values)} rows from {human(low)} to {human(high)} ms (spread {spread} of the longest)",
+              title=f"{_rows(len(values))} from {human(low)} to {human(high)} ms (spread {spread} of the longest)",
               title_fontsize=8)
 
 
@@ -97,5 +107,16 @@ def _scatter(ax: Axes, ok: pd.DataFrame) -> None:
     ax.grid(True)
     ax.scatter(tokens, latency, s=16, alpha=0.75, color=BARS, zorder=2, linewidths=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlim(0, (float(tokens.max()) if tokens.notna().any() else 1.0) * 1.1 or 1.0)
-    ax.set_ylim(0, (float(latency.max()) if latency.notna().any() else 1.0) * 1.1 or 1.0)  # from 0: spreads honest
+    ax.set_xlim(*_from_zero(tokens))
+    ax.set_ylim(*_from_zero(latency))  # from 0: spreads honest
+
+
+def _from_zero(values: pd.Series) -> tuple[float, float]:
+    """Limits from 0 (or the lowest value, if negative) to 10 % past the highest, so every point is inside."""
+    present = values.dropna()
+    low, high = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
+    start, stop = min(0.0, low), max(high, 0.0)
+    if stop == start:  # every value 0: a unit-wide axis, not one a tenth wide with crowded fractional ticks
+        return start, start + 1.0
+    span = stop - start
+    return start - (span * 0.05 if start < 0 else 0.0), stop + span * 0.1

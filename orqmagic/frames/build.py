@@ -178,12 +178,16 @@ def wide_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (a :func:`~orqmagic.fetch_metrics` frame) with one column per metric and series, indexed by time: ``<metric>_<series>`` in snake_case
     (``baseten_end_to_end_response_time_seconds_p99``, ``baseten_inference_requests_total_2xx``);
     a plain metric (series ``value``) keeps its bare name."""
-    from .convention import snake_case
+    from .convention import snake_case, unique_names
 
     if frame.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time").astype("datetime64[ms, UTC]"))
     metric, series = frame["metric"].astype(str), frame["series"].astype(str)
     names = metric.where(series == "value", (metric + "_" + series).map(snake_case))
+    # one column per (metric, series): two that meet in one name (a.b_p50, a_b_p50) are told apart, not merged
+    pairs = list(dict.fromkeys(zip(metric, series, names, strict=True)))
+    column = dict(zip([p[:2] for p in pairs], unique_names([p[2] for p in pairs]), strict=True))
+    names = pd.Series([column[pair] for pair in zip(metric, series, strict=True)], index=frame.index)
     wide = frame.assign(column=names).pivot_table(index="time", columns="column", values="value",
                                                   aggfunc="first", dropna=False, observed=True, sort=False)
     wide.columns.name = None

@@ -11,17 +11,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..render.numbers import round_significant
+from ..render.numbers import digits_to_tell_apart, round_significant
 from .units import scale_for
 
 COLUMNS = ["metric", "series", "unit", "last", "mean", "min", "max", "total", "steps_with_data", "steps"]
+_DTYPES = {"metric": "str", "series": "str", "unit": "str", "last": "float64", "mean": "float64", "min": "float64",
+           "max": "float64", "total": "float64", "steps_with_data": "int64", "steps": "int64"}
 
 
 def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """One row per (metric, series) of a :func:`~orqmagic.fetch_metrics` frame (``attrs`` kept).
 
     ``total`` is filled for counters only (their values are totals per step). ``digits``: the
-    significant digits kept (at least; more only where the integer part needs them).
+    significant digits kept (at least; more where the integer part needs them, or where a row's
+    last, mean, min and max would otherwise read the same though they differ).
     """
     rows = []
     for (metric, series), group in frame.groupby(["metric", "series"], observed=True, sort=False):
@@ -32,8 +35,12 @@ def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
         if kind == "COUNTER":
             factor, unit = 1.0, "count / step" if str(group["unit"].iloc[0]) == "COUNT" else f"{unit} / step"
 
-        def shown(value: float, factor: float = factor) -> float:
-            return round_significant(float(value) * factor, digits) if np.isfinite(value) else np.nan
+        # one row's figures are read together: enough digits that a min and max that differ never look equal
+        row_digits = digits_to_tell_apart([v * factor for v in (present[-1], present.mean(), present.min(),
+                                                                present.max())] if present.size else [], digits)
+
+        def shown(value: float, factor: float = factor, row_digits: int = row_digits) -> float:
+            return round_significant(float(value) * factor, row_digits) if np.isfinite(value) else np.nan
 
         rows.append({"metric": str(metric), "series": str(series), "unit": unit,
                      "last": shown(present[-1]) if present.size else np.nan,
@@ -42,6 +49,6 @@ def metrics_overview(frame: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
                      "max": shown(present.max()) if present.size else np.nan,
                      "total": shown(present.sum()) if kind == "COUNTER" and present.size else np.nan,
                      "steps_with_data": int(present.size), "steps": int(values.size)})
-    overview = pd.DataFrame(rows, columns=COLUMNS)
+    overview = pd.DataFrame(rows, columns=COLUMNS).astype(_DTYPES)  # the same dtypes with no rows
     overview.attrs = dict(frame.attrs)
     return overview

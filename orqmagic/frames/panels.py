@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..render.numbers import human
+from ..render.numbers import human_all
 from ..render.theme import AVG, GREY
 from .units import counter_rate, pretty_metric, scale_for
 
@@ -177,8 +177,9 @@ def _bars(ax: Axes, spec: PanelSpec) -> None:
     values = spec.sub["value"].to_numpy(dtype=float) * spec.factor
     colours = [AVG if s == "avg" else f"C{i}" for i, s in enumerate(series)]
     bars = ax.barh(series, np.nan_to_num(values), color=colours, height=0.6)
-    ax.bar_label(bars, labels=[human(v) if np.isfinite(v) else "no data" for v in values], padding=3, fontsize=8,
-                 color=GREY)
+    texts = human_all(values)  # bars side by side: p90 and p99 that differ never get the same label
+    ax.bar_label(bars, labels=[t if np.isfinite(v) else "no data" for t, v in zip(texts, values, strict=True)],
+                 padding=3, fontsize=8, color=GREY)
     ax.invert_yaxis()
     peak = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
     ax.set_xlim(0, (peak or 1.0) * 1.3)  # room for the labels inside the frame

@@ -120,6 +120,8 @@ def summary_line(comparison: Any, *, markdown: bool = True) -> str:
         parts.append(f"fewest tokens: tie, {', '.join(tied)} ({how})")
     if info["failed"]:
         parts.append(f"failed: {', '.join(info['failed'])}")
+    if info.get("cached"):  # their latency is an earlier call's: not timed against this one's
+        parts.append(f"cached: {', '.join(info['cached'])}")
     if comparison.wall_ms is not None:
         parts.append(f"wall time {_format_ms(comparison.wall_ms)}")
     if not markdown:

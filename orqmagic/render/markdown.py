@@ -120,6 +120,12 @@ def _format_ms(ms: float | None) -> str | None:
     return duration_ms(ms)
 
 
+def _human(value: Any) -> str:
+    from .numbers import human
+
+    return human(value)
+
+
 def footer_line(result: InvokeResult) -> str:
     """deployment · provider/model · latency · TTFT · tokens in → out · id.
 
@@ -132,7 +138,9 @@ def footer_line(result: InvokeResult) -> str:
     if result.cached:
         import datetime as dt
 
-        when = f"from {dt.datetime.fromtimestamp(result.cached_at):%Y-%m-%d %H:%M}" if result.cached_at is not None else ""
+        # UTC, and said so: a saved notebook is read on other clocks than the one that cached the answer
+        when = (f"from {dt.datetime.fromtimestamp(result.cached_at, dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+                if result.cached_at is not None else "")
         took = f"took {_format_ms(result.latency_ms)} then" if result.latency_ms is not None else ""
         parts.append(f"cached ({'; '.join(p for p in (when, took) if p)})" if when or took else "cached")
     else:
@@ -141,8 +149,9 @@ def footer_line(result: InvokeResult) -> str:
         if (ttft := _format_ms(result.ttft_ms)) is not None:
             parts.append(f"TTFT {ttft}")
     usage = result.usage or {}
-    if "prompt_tokens" in usage or "completion_tokens" in usage:
-        parts.append(f"tokens {usage.get('prompt_tokens', '?')} → {usage.get('completion_tokens', '?')}")
+    if "prompt_tokens" in usage or "completion_tokens" in usage:  # a count the server left out reads "?", not "None"
+        shown = [("?" if v is None else _human(v)) for v in (usage.get("prompt_tokens"), usage.get("completion_tokens"))]
+        parts.append(f"tokens {shown[0]} → {shown[1]}")
     if result.id:
         parts.append(f"id {result.id}")
     if result.sandbox:

@@ -16,16 +16,21 @@ added renders: no presentation code per statistic.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pandas as pd
 
-from .numbers import formatted
+from .numbers import DIGITS, digits_to_tell_apart, formatted
 
 # Units of the statistics :func:`orqmagic.evaluation.stats.evaluation` adds; anything else is unitless.
 _METRIC_UNITS = {"latency_ms": "ms", "ttft_ms": "ms", "completion_tokens": "tokens"}
 _NAMED_UNITS = {"trials": "count", "agreement": "%", "estimated_cost": "$", "estimated_cost_rows_unpriced": "count"}
+_PERCENTILE = re.compile(r"_p\d+(?=_|$)")  # latency_p50_ms, latency_p99_ms: one family, latency_ms
 _NOTES = {"agreement": "trials of a case that gave the same answer", "estimated_cost": "from your price table"}
+
+
+_PANDAS = object()  # Summary.add called without a value: pandas' Series.add
 
 
 class Summary(pd.Series):
@@ -57,10 +62,20 @@ class Summary(pd.Series):
         """Unit per statistic name (``ms``, ``%``, ``$``, ``tokens``, ``count``, ...)."""
         return self.attrs.setdefault("units", {})
 
-    def add(self, name: str, value: Any, unit: str | None = None, *, note: str = "") -> Summary:
+    def add(self, name: Any, value: Any = _PANDAS, unit: Any = None, *, note: str = "", **pandas: Any) -> Any:
         """A new Summary with statistic ``name`` set to ``value`` (a number, an ``(estimate, low, high)``
         interval or ready text), its ``unit`` and an optional note. Like pandas methods it returns a
-        new object: ``summary = summary.add("cost", 0.012, "$")``."""
+        new object: ``summary = summary.add("cost", 0.012, "$")``.
+
+        This name is also pandas' ``Series.add``, which the Summary must not lose (it is a Series):
+        ``s.add(other)``, ``s.add(other, fill_value=0)`` and ``s.add(1)`` are pandas' addition. Only a
+        string ``name`` with a ``value`` adds a statistic.
+        """
+        if not isinstance(name, str) or value is _PANDAS or pandas:
+            positional = {} if value is _PANDAS else {"level": value}
+            if unit is not None:
+                positional["fill_value"] = unit
+            return super().add(name, **positional, **pandas)
         return self.add_statistics({name: value}, units={name: unit}, notes={name: note} if note else None)
 
     def add_statistics(self, statistics: dict[str, Any], *, units: dict[str, str | None] | None = None,
@@ -94,16 +109,31 @@ class Summary(pd.Series):
         return {f"{name[:-5]}_ci95_{end}" for name in self.index if isinstance(name, str) and self._interval(name)
                 for end in ("low", "high")}
 
+    def _digits(self) -> dict[Any, int]:
+        """Digits per statistic, so percentiles of one metric that differ never read the same: p50, p90 and
+        p99 of 1455, 1462 and 1463 ms all read ``1.46 s``, claiming no spread where there is some."""
+        families: dict[tuple[str, Any], list[Any]] = {}
+        for name in self.index:
+            if isinstance(name, str) and _PERCENTILE.search(name):
+                families.setdefault((_PERCENTILE.sub("", name), self.units.get(name)), []).append(name)
+        digits = {}
+        for (_, unit), names in families.items():
+            values = [v for v in self[names] if not isinstance(v, (tuple, str))]
+            needed = digits_to_tell_apart(values, DIGITS, lambda v, d, unit=unit: formatted(v, unit, d))
+            digits.update(dict.fromkeys(names, needed))
+        return digits
+
     def cells(self) -> list[list[str]]:
         """The formatted table: name, value, note (interval bounds are shown in their mean's row)."""
-        bounds, notes = self._bounds(), self.attrs.get("notes", {})
+        bounds, notes, digits = self._bounds(), self.attrs.get("notes", {}), self._digits()
         rows = []
         for name, value in self.items():
             if name in bounds:
                 continue
             interval = self._interval(str(name))
             shown = (value, *interval) if interval else value
-            rows.append([str(name), formatted(shown, self.units.get(name)), str(notes.get(name, ""))])
+            rows.append([str(name), formatted(shown, self.units.get(name), digits.get(name, DIGITS)),
+                         str(notes.get(name, ""))])
         return rows
 
     def __repr__(self) -> str:

@@ -5,7 +5,8 @@ windows agree, and steps are aligned to multiples of the step, so stitched
 windows meet cleanly. A SUMMARY aggregates the whole window, as the API's
 document says, from the same steps a SERIES of that window returns (see
 :func:`summarize_window`), so a quiet spell at the window's start no longer
-empties a week.
+empties a week; a step only partly inside the window counts for that part, and
+steps after the sandbox's clock have no data (a window in the future is empty).
 """
 
 from __future__ import annotations
@@ -108,18 +109,33 @@ def series_value(deployment: str, metric: str, series: int, t_ms: int, step: int
     return round(level, 3) if base < 10 else round(level)
 
 
-def summarize_window(kind: str, values: list[float | None]) -> float | None:
+def summarize_window(kind: str, values: list[float | None], weights: list[float] | None = None) -> float | None:
     """One series' value sets over a window as one value: ``None`` only when no step had data.
 
     Counters (totals per step) add up; gauges average. A histogram's quantile series
     average their per-step quantiles (the emulator keeps no raw samples, so this is
     the usual approximation of a window's quantile), as does the ``avg`` series.
+
+    ``weights`` (default 1 each) is the share of each step inside the window (:func:`step_weights`):
+    a step that only half overlaps it adds half its total, so a 1-minute window starting at :30
+    counts one minute of requests, not the two whole steps it touches.
     """
-    present = [v for v in values if v is not None]
+    weights = [1.0] * len(values) if weights is None else weights
+    present = [(v, w) for v, w in zip(values, weights, strict=True) if v is not None and w > 0]
     if not present:
         return None
-    total = math.fsum(present)
-    return round(total, 3) if kind == "COUNTER" else round(total / len(present), 4)
+    total = math.fsum(v * w for v, w in present)
+    return round(total, 3) if kind == "COUNTER" else round(total / math.fsum(w for _, w in present), 4)
+
+
+def step_weights(starts: range, start: int, end: int, now: int) -> list[float]:
+    """The share of each step ``[t, t + step)`` inside the window ``[start, min(end, now))``, 0 to 1.
+
+    Nothing has happened after ``now``: a step that has not begun weighs 0 (no data), one in
+    progress only its elapsed part.
+    """
+    stop = min(end, now)
+    return [max(0, min(t + starts.step, stop) - max(t, start)) / starts.step for t in starts]
 
 
 def _did_you_mean(name: str, known: Any) -> str:
@@ -184,23 +200,21 @@ async def metrics(request: Request, state: SandboxState, faults: Faults) -> Resp
     names = [n for n in dict.fromkeys(names) if _applies(model, METRICS[n][4])]
     descriptors = [{"name": n, "unit_hint": METRICS[n][1], "kind": METRICS[n][0], "label_sets": METRICS[n][2]} for n in names]
 
-    def value_set(t: int, step: int) -> dict[str, Any]:
+    def value_set(t: int, step: int) -> dict[str, Any]:  # a step that has not begun yet has no data
         return {"start_epoch_millis": t, "values": [
-            [series_value(deployment_id, n, i, t, step) for i in range(len(METRICS[n][2]))] for n in names]}
+            [series_value(deployment_id, n, i, t, step) if t <= now else None for i in range(len(METRICS[n][2]))]
+            for n in names]}
 
-    def series_sets() -> list[dict[str, Any]]:
-        step = step_seconds(end - start)
-        step_ms = step * 1000
-        return [value_set(t, step) for t in range(start - start % step_ms, end, step_ms)]
-
+    step = step_seconds(end - start)
+    starts = range(start - start % (step * 1000), end, step * 1000)
     if mode == "SERIES":
-        values = series_sets()
-        body = {"start_epoch_millis": start, "end_epoch_millis": end, "mode": mode, "step_seconds": step_seconds(end - start)}
+        values = [value_set(t, step) for t in starts]
+        body = {"start_epoch_millis": start, "end_epoch_millis": end, "mode": mode, "step_seconds": step}
     elif mode == "SUMMARY":
-        steps = series_sets()
+        steps, weights = [value_set(t, step) for t in starts], step_weights(starts, start, end, now)
         values = [{"start_epoch_millis": start, "values": [
-            [summarize_window(METRICS[n][0], [s["values"][m][i] for s in steps]) for i in range(len(METRICS[n][2]))]
-            for m, n in enumerate(names)]}]
+            [summarize_window(METRICS[n][0], [s["values"][m][i] for s in steps], weights)
+             for i in range(len(METRICS[n][2]))] for m, n in enumerate(names)]}]
         body = {"start_epoch_millis": start, "end_epoch_millis": end, "mode": mode, "step_seconds": None}
     else:
         values = [value_set(now - now % 60_000, 60)]

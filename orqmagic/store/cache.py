@@ -265,6 +265,7 @@ class ResponseCache:
         for column in ("created_at", "used_at"):
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype("datetime64[ms, UTC]")
         frame["streamed"] = frame["streamed"].astype(bool)
+        frame = frame.astype({"trial": "int64", "size": "int64", "hits": "int64"})  # the same dtypes when empty
         return frame
 
     def clear(self, deployment: str | None = None) -> int:

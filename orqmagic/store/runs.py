@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # trace_id links a row to its trace in orq (and a judged row to the judge's call).
 RESULT_COLUMNS = ["text", "id", "model", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
                   "finish_reason", "error", "trace_id"]
+_RESULT_DTYPES = {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64"}
 
 
 def fingerprint(prompt: str | None, requests: Sequence[dict[str, Any]]) -> str:
@@ -282,6 +283,8 @@ def results_frame(inputs: pd.DataFrame, slots: Sequence[tuple[int, int]], result
                   *, trials: int, extra: Sequence[str] = ()) -> pd.DataFrame:
     """The inputs of each finished row joined with its result, in row order (then trial order).
 
+    Result columns have one dtype whatever the rows hold (none, errors only, some without usage):
+    timings ``float64``, token counts nullable ``Int64`` (96, not 96.0 beside a failed row's blank).
     The index is unique: the row number, or with ``trials > 1`` a running number with
     ``case`` (the row number) and ``trial`` (1..N) columns first, so ``groupby("case")``
     gathers a case's trials. An input column named like a result column is kept as
@@ -297,7 +300,7 @@ def results_frame(inputs: pd.DataFrame, slots: Sequence[tuple[int, int]], result
         left.insert(0, "case", rows)
         left = left.reset_index(drop=True)
     right = pd.DataFrame(list(results), columns=[*RESULT_COLUMNS, *extra], index=left.index)
-    return pd.concat([left, right], axis=1)
+    return pd.concat([left, right.astype(_RESULT_DTYPES | {c: bool for c in extra if c == "cached"})], axis=1)
 
 
 def runs(store: Store | None = None) -> pd.DataFrame:
@@ -311,6 +314,8 @@ def runs(store: Store | None = None) -> pd.DataFrame:
         FROM runs r LEFT JOIN run_rows x ON x.run = r.name GROUP BY r.name ORDER BY r.created_at"""
     rows = [dict(r) for r in (store or default_store()).connection().execute(query)]
     frame = pd.DataFrame(rows, columns=["name", "deployment", "rows", "trials", "recorded", "failed", "created", "updated"])
+    frame = frame.astype({"name": "str", "deployment": "str", "rows": "int64", "trials": "int64", "recorded": "int64",
+                          "failed": "int64"})  # the same dtypes for an empty store as for a full one
     frame["complete"] = frame["recorded"] - frame["failed"] >= frame["rows"] * frame["trials"]
     for column in ("created", "updated"):  # milliseconds: the store's clock, without nanosecond noise
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype("datetime64[ms, UTC]")
