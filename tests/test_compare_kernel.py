@@ -100,6 +100,7 @@ def test_interrupt_keeps_every_partial_answer_and_ends_with_one_line(sandbox_env
     outputs = notebook.cells[1].outputs
     assert [o.output_type for o in outputs] == ["display_data", "error"]
     markdown = outputs[0].data["text/markdown"]
-    assert "interrupted: 3 of 3 columns stopped early, partial answers kept" in markdown and "▍" not in markdown
+    assert "stopped early (3 of 3 columns), partial answers kept" in markdown and "▍" not in markdown
+    assert markdown.count("interrupted") == 1  # the stop is reported once, above the columns
     assert len(outputs[1].traceback) == 1 and "partial answers kept in cut" in outputs[1].traceback[0]
     assert notebook.cells[2].outputs[0].text.strip() == "[(True, True), (True, True), (True, True)]"
