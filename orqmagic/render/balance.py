@@ -62,7 +62,8 @@ def close_open_inline(text: str) -> str:
         if code is not None:
             continue
         opens, closes = _flanking(para, at, match.end())
-        if run[0] == "_" and opens and closes:
+        closing_last = match.end() == len(para) and stack and stack[-1][0] == run  # ``_x_`` as the text ends
+        if run[0] == "_" and opens and closes and not closing_last:
             continue  # snake_case: not emphasis
         if closes and stack and stack[-1][0] == run:
             stack.pop()
@@ -99,22 +100,25 @@ def _cells(line: str) -> list[str]:
 
 
 def hold_back_table(text: str) -> str:
-    """``text`` without a trailing table that has no complete delimiter row yet.
+    """``text`` without a trailing table whose delimiter row is not complete yet.
 
-    Until ``|---|---|`` arrives under the header, a table is a paragraph of pipes;
-    from then on its rows render as cells however far they have arrived.
+    Until ``|---|---|`` and its line break arrive under the header, a table is a
+    paragraph of pipes; from then on it shows, each row once its line is complete.
     """
     lines = text.split("\n")
-    start = len(lines)
+    end = len(lines) - 1 if lines[-1] == "" else len(lines)  # a final line break ends the last line
+    start = end
     while start and _ROW.match(lines[start - 1]):
         start -= 1
-    if start == len(lines):
+    if start == end:
         return text
-    rows = lines[start:]
-    if len(rows) >= 2:
+    rows = lines[start:end]
+    delimited = len(rows) >= 3 or (len(rows) == 2 and end < len(lines))
+    if delimited:
         header, delimiter = _cells(rows[0]), _cells(rows[1])
         if len(header) == len(delimiter) and all(_DELIMITER_CELL.match(cell) for cell in delimiter):
-            return text
+            partial_row = len(rows) >= 3 and end == len(lines)
+            return "\n".join(lines[:end - 1]) if partial_row else text  # a row shows once its line is complete
     return "\n".join(lines[:start]).rstrip("\n")
 
 
