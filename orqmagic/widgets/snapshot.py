@@ -35,16 +35,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
-SNAPSHOT_WIDTH = 480  # pixels of the saved-notebook snapshot
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SNAPSHOT_WIDTH = 640  # pixels of the saved-notebook snapshot: its 9 pt text still readable
 SAVED_CLASS = "orqmagic-saved"
 BOX_STYLE = ("border-left:3px solid var(--jp-border-color1,rgba(128,128,128,.55));padding:2px 0 2px 10px;"
              "margin:2px 0;line-height:1.45")
-# In JupyterLab and Notebook 7, an output whose widget has no model shows one line of text and no elements;
-# when the next output is one of ours, that line is the widget our static output stands for.
+# In JupyterLab and Notebook 7, a widget output whose model is gone gets the class jupyter-widgets on the output
+# node itself (a live one puts it only on the view inside) and the text "Error displaying widget: model not found".
+# When the next output is one of ours, it speaks for that widget: hide the line. (nbconvert's widget outputs carry
+# an id: left alone.) CSS cannot nest :has(), so the class is what tells the two apart.
 HIDE_MISSING_WIDGET = (f"<style>.jp-OutputArea-child:has(+ .jp-OutputArea-child .{SAVED_CLASS})"
-                       f":has(> .jp-OutputArea-output[data-mime-type='{WIDGET_VIEW}']:not(:has(*)))"
-                       "{display:none}</style>")
+                       ":has(> .jp-OutputArea-output.jupyter-widgets:not([id])){display:none}</style>")
 
 
 def snapshot_png(png: bytes | PILImage, width: int = SNAPSHOT_WIDTH) -> bytes:
