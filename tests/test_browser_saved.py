@@ -144,6 +144,20 @@ def test_live_static_outputs_stay_hidden_and_answers_keep_out_of_the_outline(use
     assert not [c for c in EMOJI if c in outputs.first.evaluate("el => el.closest('.jp-Notebook').innerText")]
 
 
+@pytest.mark.parametrize("width", [700, 1600])
+def test_panel_plot_is_vector_and_follows_the_output_width(used, width):
+    page, _, _ = used
+    page.set_viewport_size({"width": width, "height": 1400})
+    plot = cell(page, 5).locator(".widget-image")
+    plot.scroll_into_view_if_needed()
+    page.wait_for_function("el => el.naturalWidth > 0", arg=plot.element_handle())
+    assert plot.get_attribute("src").startswith("blob:") and plot.evaluate("el => el.src") is not None
+    shown, room = plot.evaluate("el => [el.getBoundingClientRect().width, el.parentElement.getBoundingClientRect().width]")
+    assert shown <= room + 1 and (shown >= room - 2 or shown >= 1099)  # the output's width, up to 1100 px
+    cell(page, 5).screenshot(path=str(ARTIFACTS / f"{page.name}-panel-{width}.png"))
+    page.set_viewport_size({"width": 1280, "height": 1000})
+
+
 def test_saved_file_describes_each_widget_as_it_settled(used):
     _, _, path = used
     feedback, prefer, form, panel = saved_texts(path)
