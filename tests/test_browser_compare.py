@@ -2,7 +2,8 @@
 
 Reuses the JupyterLab server and Chromium page of ``test_browser.py``; this module
 opens its own notebook in that server. Screenshots land in ``test-artifacts/``
-and, for the README, in ``docs/compare-light.png`` and ``docs/compare-dark.png``.
+(``compare-light.png`` and ``compare-dark.png`` are the README's: copy them to ``docs/`` by hand when they change;
+a test never rewrites a tracked file).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 
 from tests.test_browser import ARTIFACTS, CHROMIUM, lab, page, run_cell  # noqa: F401 - fixtures used by name
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 KEYS = ["support-bot", "summarizer", "code-helper"]
 CELLS = ["%load_ext orqmagic", f"%%invoke {' '.join(KEYS)} -o cmp\nHow do I rotate my API key and keep old integrations working?"]
 
@@ -103,7 +103,7 @@ def test_three_columns_grow_side_by_side_then_settle(compare_page, sandbox):
     boxes = [columns(pg).nth(i).bounding_box() for i in range(3)]
     assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"] and abs(boxes[0]["y"] - boxes[2]["y"]) < 2  # side by side
     assert cell.locator(".orqmagic-diff del").count() >= 1 and cell.locator(".orqmagic-diff ins").count() >= 1
-    shoot_cell(pg, DOCS / "compare-light.png")
+    shoot_cell(pg, ARTIFACTS / "compare-light.png")
 
 
 def test_dark_theme_keeps_the_comparison_readable(compare_page):
@@ -114,7 +114,7 @@ def test_dark_theme_keeps_the_comparison_readable(compare_page):
                                     return [s.color, b.backgroundColor]; }""", columns(pg).nth(0).element_handle())
         text_rgb = [int(v) for v in colours[0][colours[0].index("(") + 1:-1].split(",")[:3]]
         assert sum(text_rgb) / 3 > 150, f"column text is dark on a dark theme: {colours}"
-        shoot_cell(pg, DOCS / "compare-dark.png")
+        shoot_cell(pg, ARTIFACTS / "compare-dark.png")
     finally:
         set_theme(pg, "JupyterLab Light", light=True)
 

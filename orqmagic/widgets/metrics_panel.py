@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 WINDOWS = ("1h", "6h", "24h", "7d", "14d", "custom")
 AUTO_REFRESH = (("off", 0), ("30 s", 30), ("1 min", 60), ("5 min", 300))
 DEBOUNCE_SECONDS = 0.8
-# The plot is SVG: width follows the output (text ~10 px at a 600 px output, ~15 px at 1100 px and wider)
-PLOT_INCHES = {1: 8.0, 2: 9.0}  # figure width by the number of panel columns: 9 pt text stays legible when narrow
+# The plot is SVG and its width follows the output, up to PLOT_MAX_WIDTH
+PLOT_INCHES = {1: 7.0, 2: 8.0}  # figure width by panel columns: 9 pt text is ~10 px in a 660 px output
 PLOT_MAX_WIDTH = "1100px"
 LABEL = {"description_width": "80px"}
 STYLE = """<style>
