@@ -88,7 +88,8 @@ class MetricsPanel(SavedOutput, w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="120px", visibility="hidden"))
         self.status = w.HTML(layout=w.Layout(flex="1 1 300px"))
         self.stamp = w.HTML()
-        self.plot = w.Image(format="svg+xml", layout=w.Layout(width="100%", max_width=PLOT_MAX_WIDTH, height="auto"))
+        self.plot = w.Image(format="svg+xml", layout=w.Layout(width="100%", max_width=PLOT_MAX_WIDTH, height="auto",
+                                                              margin="2px 0"))  # no side margin: 100% fits
         self.table = w.HTML()
         self.csv_button = w.Button(description="Download CSV", icon="download", tooltip="build the CSV of panel.df",
                                    layout=w.Layout(width="150px"))
