@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orqmagic.render.columns import ERROR_STYLE, GOOD_STYLE, summary_line
+from orqmagic.render.columns import ERROR_STYLE, GOOD_STYLE, MUTED_STYLE, summary_line
 from orqmagic.render.theme import MARK
 from orqmagic.widgets import FeedbackPanel, MetricForm
 
@@ -81,6 +81,17 @@ def test_a_failure_is_never_in_the_success_colour():
     failed = line[line.index("failed: suport-bot") - 200:line.index("failed: suport-bot")]
     assert ERROR_STYLE in failed.rsplit("<span", 1)[-1] and GOOD_STYLE not in failed.rsplit("<span", 1)[-1]
     assert f'<span style="{GOOD_STYLE}">fastest: support-bot' in line
+
+
+class Tie(Comparison):
+    def summary(self):
+        return {"fastest": None, "fastest_ms": None, "fastest_tied": ["a", "b"], "latencies_ms": {"a": 40.0, "b": 42.0},
+                "fastest_tolerance_ms": 10.0, "fewest_tokens": "a", "tokens": 96, "failed": [], "interrupted": []}
+
+
+def test_a_tie_is_a_plain_fact_not_good_news():
+    line = summary_line(Tie())
+    assert f'<span style="{MUTED_STYLE}">fastest: tie, a, b' in line
 
 
 @settings(max_examples=60, deadline=None)

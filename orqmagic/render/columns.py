@@ -132,7 +132,7 @@ def _part_style(part: str) -> str:
     """A failure in the error colour, plain facts muted, and only the good news in the success colour."""
     if part.startswith("failed:"):
         return ERROR_STYLE
-    if part.startswith("wall time"):
+    if part.startswith("wall time") or ": tie," in part:  # a tie crowns nobody: a plain fact
         return MUTED_STYLE
     return GOOD_STYLE
 
