@@ -23,6 +23,8 @@ CODE_FONT = "var(--jp-code-font-family, ui-monospace, SFMono-Regular, Menlo, Con
 STYLE = (f"<style>.{ANSWER_CLASS} pre, .{ANSWER_CLASS} .highlight pre, .{ANSWER_CLASS} pre code, "
          f".{ANSWER_CLASS} code {{font-family: {CODE_FONT}}}</style>")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# a heading inside a list item or a quote ("- # Title", "> ## Step"): kept in its container, as bold text
+_NESTED_ATX = re.compile(r"^((?: {0,3}(?:>|[-*+]|\d{1,9}[.)])[ \t]*)+)(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-*+>|]|\d+[.)]|#|<|$)|^ {4}|^\t")
 SIZES = {1: "1.2em", 2: "1.12em", 3: "1.05em"}  # a little above the body text, well below the notebook's own headings
@@ -58,6 +60,11 @@ def contain_headings(text: str) -> str:
         if atx:
             words = (atx.group(2) or "").strip()
             out.append(heading_html(len(atx.group(1)), words) if words else "")
+            continue
+        nested = _NESTED_ATX.match(line)
+        if nested:
+            words = (nested.group(3) or "").strip()
+            out.append(nested.group(1) + (f"**{words}**" if words else ""))
             continue
         setext = _SETEXT.match(line)
         if setext and out and not _NOT_PARAGRAPH.match(out[-1]) and not out[-1].endswith("</div>\n"):
