@@ -146,7 +146,9 @@ def test_ctrl_c_stops_every_stream_and_keeps_all_partial_answers(ip, sandbox):
     assert cut.interrupted and cut.labels == ["support-bot", "summarizer", "code-helper"]
     for partial in cut.results.values():
         assert partial.interrupted and not partial.complete and partial.text
-    assert "interrupted: 3 of 3 columns stopped early" in final_markdown(cut)
+    markdown = final_markdown(cut)
+    assert "interrupted: support-bot, summarizer, code-helper stopped early (3 of 3 columns)" in markdown
+    assert markdown.count("interrupted") == 1  # reported once, not again in every column
     deadline = time.monotonic() + 10
     while not all(s["disconnected"] for s in sandbox.streams()[mark:]) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -174,7 +174,7 @@ def test_panel_thumbs_up_sends_100_with_comment_and_metrics(answer, sandbox):
     panel.up.click()
     body = sandbox.received("orq.metrics")[-1]["body"]
     assert body["feedback"] == {"score": 100} and body["metadata"]["comment"] == "spot on" and "usage" in body
-    assert "✅ sent" in panel.status.value
+    assert "✓ sent" in panel.status.value
 
 
 def test_panel_slider_score_and_bare_id(answer, sandbox):
@@ -213,13 +213,13 @@ def test_repeated_thumbs_send_once_and_a_change_clears_the_status(answer, sandbo
     panel.comment.value = "on reflection"
     assert panel.status.value == ""  # the old line described other inputs
     panel.down.click()
-    assert len(sandbox.received("orq.metrics")) == mark + 2 and "✅ sent (score 0)" in panel.status.value
+    assert len(sandbox.received("orq.metrics")) == mark + 2 and "✓ sent (score 0)" in panel.status.value
     assert "var(--jp-success-color1" in panel.status.value
 
 
 def test_report_metrics_says_what_was_sent(answer):
     receipt = answer.report_metrics()
-    assert receipt._repr_markdown_().startswith("✅ usage and timings sent for `")
+    assert receipt._repr_markdown_().startswith("✓ usage and timings sent for `")
     assert "feedback" not in receipt._repr_markdown_()
 
 

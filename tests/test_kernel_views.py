@@ -52,10 +52,10 @@ def test_saved_notebook_keeps_a_small_snapshot_and_a_summary_of_the_panel(sandbo
              "panel.window.value = '6h'\npanel.wait()\nprint(panel.stale, panel.df.attrs['step_seconds'])"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-    (output,) = notebook.cells[0].outputs
-    assert WIDGET_VIEW in output.data  # the live widget where a kernel runs
-    assert output.data["text/plain"].startswith("MetricsPanel: llama-chat / prod-v3 · 3 metrics · 6h series · updated ")
-    png = base64.b64decode(output.data["image/png"])  # what GitHub or a kernel-less viewer shows
+    view, saved = notebook.cells[0].outputs
+    assert WIDGET_VIEW in view.data and "text/plain" not in view.data  # the live widget where a kernel runs, no repr
+    assert saved.data["text/plain"].startswith("MetricsPanel: llama-chat / prod-v3 · 3 metrics · 6h series · updated ")
+    png = base64.b64decode(saved.data["image/png"])  # what GitHub or a kernel-less viewer shows
     assert png.startswith(b"\x89PNG") and len(png) < 60_000
     assert notebook.cells[1].outputs[0].text.strip() == "False 300"
     assert len(json.dumps(notebook.cells[0].outputs)) < 80_000  # a snapshot, not megabytes

@@ -1,6 +1,8 @@
 """Galtea metric definitions: every creation rule, revisions, MetricForm, and %%metric."""
 
+import html
 import json
+import re
 
 import pytest
 from IPython.core.error import UsageError
@@ -97,7 +99,7 @@ def test_form_preview_is_exactly_what_is_sent(sandbox_env, sandbox):
     form.tags.value = ["rag"]
     form.documentation_url.value = "https://docs.example.com/g"
     form.specification_ids.value = "spec_1, spec_2"
-    preview = json.loads(form.preview.value.removeprefix("<pre>").removesuffix("</pre>").replace("&quot;", '"'))
+    preview = json.loads(html.unescape(re.sub(r"<[^>]+>", "", form.preview.value)))
     created = form.create()
     assert sandbox.received("galtea.metric")[-1]["body"] == preview
     assert created["id"] in form.status.value and created["metricGroupId"] in form.status.value
@@ -144,7 +146,7 @@ def test_form_creates_once_clears_stale_status_and_names_bad_params(sandbox_env,
     form.judge_prompt.value = "p"
     mark = len(sandbox.received("galtea.metric"))
     assert form.create() is not None
-    assert form.create_button.disabled and "✅ created" in form.status.value
+    assert form.create_button.disabled and "✓ created" in form.status.value
     assert form.create() is None and "already created" in form.status.value
     assert len(sandbox.received("galtea.metric")) == mark + 1  # Create twice makes one metric
     form.judge_prompt.value = ""

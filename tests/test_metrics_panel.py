@@ -1,6 +1,7 @@
 """The MetricsPanel driven from Python, and %baseten_metrics, against the sandbox."""
 
 import base64
+import html
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from orqmagic.clients import BasetenClient
 from orqmagic.widgets import MetricsPanel
 
 PNG = b"\x89PNG"
+SVG = b"<?xml"
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def test_pickers_are_filled_from_the_api(panel):
 
 def test_first_load_draws_the_plot_and_keeps_the_frame(panel):
     assert panel.error is None
-    assert bytes(panel.plot.value).startswith(PNG)
+    assert bytes(panel.plot.value).startswith(SVG) and b"<svg" in bytes(panel.plot.value)  # vector: crisp at any width
     assert set(panel.df["metric"]) == set(panel.metrics.value)
     assert len(panel.figure.axes) == 3
     assert "<table" in panel.table.value
@@ -76,12 +78,37 @@ def test_an_empty_selection_plots_nothing(panel, sandbox):
     assert not [r for r in sandbox.requests()[mark:] if r["path"].endswith("/metrics")]
 
 
-def test_display_bundle_carries_a_small_snapshot_and_a_summary(panel):
-    bundle = panel._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+def test_saved_output_carries_a_small_snapshot_and_the_summary(panel):
+    assert "text/plain" not in panel._repr_mimebundle_()  # the widget view: no repr for nbconvert to print
+    bundle = panel.saved_bundle()
     assert bundle["text/plain"].startswith("MetricsPanel: llama-chat / prod-v3 · 3 metrics · 24h series · updated ")
+    assert bundle["text/plain"] in html.unescape(bundle["text/html"])  # the one-line summary in the HTML too
     png = base64.b64decode(bundle["image/png"])
     assert png.startswith(PNG) and len(png) < 60_000
+    assert f"data:image/png;base64,{bundle['image/png']}" in bundle["text/html"]
+
+
+def test_a_fourth_metric_joins_at_the_end_and_the_panels_keep_their_order(panel):
+    before = panel.metrics.value
+    panel.metrics._boxes["baseten_gpu_utilization"].value = True  # listed before the others in the picker
+    assert panel.metrics.value == (*before, "baseten_gpu_utilization")
+    assert panel.wait()
+    titles = [ax.get_title(loc="left") for ax in panel.figure.axes]
+    assert titles[-1].startswith("gpu utilization") and len(titles) == 4
+    assert panel.shown_query["metrics"] == [*before, "baseten_gpu_utilization"]
+    panel.metrics._boxes[before[0]].value = False  # unticking keeps the others' order
+    assert panel.metrics.value == (*before[1:], "baseten_gpu_utilization")
+
+
+def test_clear_empties_the_plot_table_csv_and_saved_output(panel):
+    panel.csv_button.click()
+    assert "data:text/csv" in panel.download.value
+    panel.metrics.none_button.click()
+    assert panel.wait()
+    assert panel.df is None and panel.table.value == "" and panel.download.value == ""
+    bundle = panel.saved_bundle()
+    assert bundle["text/plain"] == "MetricsPanel: llama-chat / prod-v3 · no metrics selected"
+    assert "image/png" not in bundle
 
 
 def test_changing_controls_and_clicking_refresh_redraws(panel):
@@ -102,7 +129,7 @@ def test_refreshing_the_same_metrics_redraws_the_same_figure_with_the_new_window
     assert panel.figure is figure and panel.df.attrs["step_seconds"] == 3600
     low, high = panel.figure.axes[0].get_xlim()
     assert 7 <= high - low < 8  # days: the reused axes show the new window
-    assert bytes(panel.plot.value).startswith(PNG) and bytes(panel.plot.value) != old_png
+    assert bytes(panel.plot.value).startswith(SVG) and bytes(panel.plot.value) != old_png
     panel.metrics.value = ("baseten_gpu_utilization",)
     assert panel.wait()
     assert panel.figure is not figure and len(panel.figure.axes) == 1
@@ -215,12 +242,12 @@ def test_baseten_metrics_magic_bad_input(ip, sandbox, line, message):
 
 def test_auto_refresh_schedules_and_cancels(panel, sandbox):
     panel.auto_refresh.value = 30
-    timer = panel._timer
+    timer = panel._refresher._timer
     assert timer is not None and timer.is_alive() and timer.interval == 30
     mark = len(sandbox.requests())
-    panel._auto_tick()  # what the timer does when it fires
+    panel._refresher._tick()  # what the timer does when it fires
     assert panel.wait()
     assert any(r["path"].endswith("/metrics") for r in sandbox.requests()[mark:])
-    assert panel._timer is not timer and panel._timer.is_alive()  # scheduled again
+    assert panel._refresher._timer is not timer and panel._refresher._timer.is_alive()  # scheduled again
     panel.auto_refresh.value = 0
-    assert panel._timer is None
+    assert panel._refresher._timer is None

@@ -44,7 +44,8 @@ def test_quickstart(sandbox_env, sandbox):
     status = outputs_of(notebook, "%load_ext orqmagic")
     assert "key: set ($ORQ_API_KEY)" in status[0].data["text/plain"]
     answer = outputs_of(notebook, "%%invoke")
-    assert len(answer) == 1 and "## Rotate Api Key" in answer[0].data["text/markdown"]
+    assert len(answer) == 1 and 'class="orqmagic-heading"' in answer[0].data["text/markdown"]
+    assert "Rotate Api Key" in answer[0].data["text/markdown"] and "## Rotate" not in answer[0].data["text/markdown"]
     printed = outputs_of(notebook, 'print("complete:"')[0].text
     assert "complete: True" in printed and "first line: ## Rotate Api Key" in printed
     assert "Receipt(sent" in outputs_of(notebook, "answer.feedback")[0].data["text/plain"]
@@ -59,7 +60,7 @@ def test_prompt_exploration(sandbox_env):
     assert "- **customer**: Ada Lovelace" in greeting and "- **plan**: gold" in greeting
     assert outputs_of(notebook, "print(filled")[0].text.startswith('You asked: *Explain orq.ai webhooks. The payload looks like {"event": "deploy"}.')
     rag = outputs_of(notebook, "%%invoke rag-bot")[0].data["text/markdown"]  # --format json: a JSON block + footer
-    assert rag.startswith("```json\n") and "<sub>rag-bot · " in rag
+    assert "\n```json\n" in rag and "<sub>rag-bot · " in rag
     assert "<details><summary>Reasoning</summary>" in outputs_of(notebook, "%%invoke reasoner")[0].data["text/markdown"]
     assert "get_weather" in outputs_of(notebook, 'tool.tool_calls')[0].data["text/plain"]
     pair = outputs_of(notebook, "%%invoke support-bot summarizer")

@@ -149,7 +149,7 @@ def test_json_format_keeps_the_footer_with_rounded_numbers():
     bundle = final_bundle(result(latency_ms=1325.0481100000115, ttft_ms=87.123456), "json", True)
     assert "application/json" not in bundle  # the JSON viewer would hide the footer
     assert '"latency_ms": 1325.0' in bundle["text/markdown"] and "1325.048" not in bundle["text/markdown"]
-    assert bundle["text/markdown"].startswith("```json\n") and "latency 1.33 s · TTFT 87 ms" in bundle["text/markdown"]
+    assert "\n```json\n" in bundle["text/markdown"] and "latency 1.33 s · TTFT 87 ms" in bundle["text/markdown"]
     assert bundle["text/plain"].endswith("-- " + footer_line(result(latency_ms=1325.0481100000115, ttft_ms=87.123456)))
 
 

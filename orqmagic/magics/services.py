@@ -61,5 +61,5 @@ def define_metric(cell: str, *, toml: bool, dry_run: bool) -> dict | None:
 
     created = api.create_metric(name, **definition)
     done = f"created {created['id']} in family {created.get('metricGroupId')}"
-    display({"text/markdown": f"✅ {done}", "text/plain": done}, raw=True)
+    display({"text/markdown": f"✓ {done}", "text/plain": done}, raw=True)
     return created

@@ -21,8 +21,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .contain import contain_headings, contained
 from .live import BYTES_PER_SECOND, CURSOR, TAIL_CHARS, TerminalView, shell_kind
-from .markdown import close_open_fence, footer_line, render_markdown, render_text, tail_window
+from .markdown import close_open_markdown, footer_line, render_markdown, render_text, tail_window
 
 if TYPE_CHECKING:
     from ..clients.accumulator import StreamAccumulator
@@ -68,7 +69,7 @@ def _row(columns: Sequence[str]) -> str:
 
 
 def _error_line(result: InvokeResult) -> str:
-    return f'<span style="{ERROR_STYLE}">⚠ {html.escape(result.error or "")}</span>'
+    return f'<span style="{ERROR_STYLE}">⚠\ufe0e {html.escape(result.error or "")}</span>'
 
 
 def _footer(result: InvokeResult) -> str:
@@ -85,11 +86,11 @@ def _live_body(column: ColumnLike, limit: int, footer: bool) -> str:
         return "*thinking…*" if column.acc.reasoning else PLACEHOLDER
     tail, skipped = tail_window(text, limit)
     head = f"*… {skipped:,} characters above*\n\n" if skipped else ""
-    body = head + close_open_fence(tail)
+    body = head + contain_headings(close_open_markdown(tail))
     if result is None:
         return body + CURSOR
     if result.error or result.interrupted:
-        body += "\n\n" + (_error_line(result) if result.error else "**⚠ interrupted**")
+        body += "\n\n" + (_error_line(result) if result.error else "**⚠\ufe0e interrupted**")
     return body + ("\n\n" + _footer(result) if footer else "")
 
 
@@ -126,7 +127,16 @@ def summary_line(comparison: Any, *, markdown: bool = True) -> str:
         parts.append(f"wall time {_format_ms(comparison.wall_ms)}")
     if not markdown:
         return " · ".join(parts)
-    return f'<span style="{GOOD_STYLE}">' + " · ".join(html.escape(p) for p in parts) + "</span>"
+    return " · ".join(f'<span style="{_part_style(p)}">{html.escape(p)}</span>' for p in parts)
+
+
+def _part_style(part: str) -> str:
+    """A failure in the error colour, plain facts muted, and only the good news in the success colour."""
+    if part.startswith("failed:"):
+        return ERROR_STYLE
+    if part.startswith("wall time") or ": tie," in part:  # a tie crowns nobody: a plain fact
+        return MUTED_STYLE
+    return GOOD_STYLE
 
 
 def _span(texts: list[str]) -> str:
@@ -140,16 +150,18 @@ def _span(texts: list[str]) -> str:
 
 
 def _status(comparison: Any) -> str | None:
+    """The one report of a stop: which columns stopped early (the columns themselves do not repeat it)."""
     if not comparison.interrupted:
         return None
     stopped = comparison.summary()["interrupted"]
-    return f"interrupted: {len(stopped)} of {len(comparison)} columns stopped early, partial answers kept"
+    return (f"interrupted: {', '.join(stopped)} stopped early ({len(stopped)} of {len(comparison)} columns), "
+            "partial answers kept")
 
 
 def _final_column(result: InvokeResult, footer: bool) -> str:
     if result.error and not result.chunks:
         return _error_line(result) + ("\n\n" + _footer(result) if footer else "")
-    return render_markdown(result, footer=footer)
+    return render_markdown(result, footer=footer, status=not result.interrupted)
 
 
 def _diffable(comparison: Any) -> bool:
@@ -160,13 +172,13 @@ def final_markdown(comparison: Any, *, footer: bool = True) -> str:
     """The settled comparison: status, summary row, the columns, and the diff of the first two."""
     blocks = []
     if (status := _status(comparison)) is not None:
-        blocks.append(f'<span style="{WARN_STYLE}">**⚠ {status}**</span>')
+        blocks.append(f'<span style="{WARN_STYLE}">**⚠\ufe0e {status}**</span>')
     blocks.append(summary_line(comparison))
     blocks.append(_row([_frame(_header(label, r.deployment), _final_column(r, footer))
                         for label, r in comparison.results.items()]))
     if _diffable(comparison):
         blocks.append(comparison.diff().html(limit=DIFF_LIMIT, context=DIFF_CONTEXT))
-    return "\n\n".join(blocks)
+    return contained("\n\n".join(blocks))
 
 
 def final_text(comparison: Any, *, footer: bool = True, diff: bool = False) -> str:

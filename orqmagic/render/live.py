@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .contain import contain_headings, contained
 from .markdown import close_open_markdown, footer_line, render_markdown, render_text, tail_window
 
 if TYPE_CHECKING:
@@ -105,10 +106,11 @@ def final_bundle(result: InvokeResult, fmt: str, footer: bool) -> dict[str, Any]
         text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
         tail = f"\n\n<sub>{html.escape(footer_line(result))}</sub>" if footer else ""
         plain = f"\n-- {footer_line(result)}" if footer else ""
-        return {"text/markdown": f"```json\n{text}\n```{tail}", "text/plain": text + plain}
+        return {"text/markdown": contained(f"```json\n{text}\n```{tail}"), "text/plain": text + plain}
     if fmt == "text":
         return {"text/plain": render_text(result, footer=footer)}
-    return {"text/markdown": render_markdown(result, footer=footer), "text/plain": render_text(result, footer=footer)}
+    return {"text/markdown": contained(render_markdown(result, footer=footer)),
+            "text/plain": render_text(result, footer=footer)}
 
 
 class NotebookView:
@@ -184,7 +186,7 @@ class NotebookView:
         else:
             head = f"*… {skipped:,} characters above: the whole answer shows when the stream ends.*\n\n" if skipped else ""
             thinking = "*thinking…*\n\n" if acc.reasoning and not acc.text else ""
-            body = thinking + head + close_open_markdown(tail) + CURSOR
+            body = thinking + head + contain_headings(close_open_markdown(tail)) + CURSOR
             self._show({"text/markdown": body})
         self.updates += 1
         return len(body)

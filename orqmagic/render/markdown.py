@@ -5,93 +5,16 @@ from __future__ import annotations
 import contextlib
 import html
 import json
-import re
 from typing import TYPE_CHECKING, Any
+
+from .balance import _FENCE_LINE, close_open_fence, close_open_inline, close_open_markdown
+from .contain import contain_headings
+
+__all__ = ["close_open_fence", "close_open_inline", "close_open_markdown", "footer_line", "render_markdown",
+           "render_text", "tail_window"]
 
 if TYPE_CHECKING:
     from ..result import InvokeResult
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
-_FENCE_LINE = re.compile(r"^ {0,3}((?:`{3,}|~{3,})[^\n]*)$", re.MULTILINE)
-
-
-def close_open_fence(text: str) -> str:
-    """``text`` with an unclosed code fence closed, so a partial answer renders as intended."""
-    opener: str | None = None
-    for match in _FENCE.finditer(text):
-        fence = match.group(1)
-        if opener is None:
-            opener = fence
-        elif fence[0] == opener[0] and len(fence) >= len(opener):
-            opener = None
-    if opener is None:
-        return text
-    return text + ("\n" if not text.endswith("\n") else "") + opener
-
-
-_INLINE = re.compile(r"`+|\*{1,3}|_{1,3}")
-
-
-def _flanking(text: str, start: int, end: int) -> tuple[bool, bool]:
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else "x"  # a run at the very end may open what is still arriving
-    return not after.isspace(), not before.isspace()
-
-
-def close_open_inline(text: str) -> str:
-    """``text`` with emphasis and inline code left open in its last paragraph closed (or a bare opener dropped).
-
-    For interim renders of a streaming answer: ``*How do I rotate my`` renders as
-    emphasis instead of flashing a raw asterisk. Code blocks are left to
-    :func:`close_open_fence`; list bullets and intraword underscores are not emphasis.
-    """
-    start = text.rfind("\n\n") + 2 if "\n\n" in text else 0
-    para = text[start:]
-    stack: list[tuple[str, int]] = []  # open delimiters: (run, position in para)
-    code: tuple[str, int] | None = None
-    for match in _INLINE.finditer(para):
-        run, at = match.group(), match.start()
-        if at and para[at - 1] == "\\":
-            continue
-        if run[0] == "`":
-            if code is None:
-                code = (run, at)
-            elif run == code[0]:
-                code = None
-            continue
-        if code is not None:
-            continue
-        opens, closes = _flanking(para, at, match.end())
-        if run[0] == "_" and opens and closes:
-            continue  # snake_case: not emphasis
-        if closes and stack and stack[-1][0] == run:
-            stack.pop()
-        elif opens:
-            stack.append((run, at))
-    if code is not None:
-        stack = [d for d in stack if d[1] < code[1]]
-    if not stack and code is None:
-        return text
-    body = para.rstrip()
-    closers = ""
-    if code is not None:
-        if body.endswith(code[0]) and len(body) - len(code[0]) == code[1]:
-            body = body[: code[1]].rstrip()  # a bare opening backtick: drop it until its text arrives
-        else:
-            closers += code[0]
-    for run, at in reversed(stack):
-        if len(body) == at + len(run):  # nothing after the opener yet: drop it
-            body = body[:at].rstrip()
-        else:
-            closers += run
-    return text[:start] + body + closers
-
-
-def close_open_markdown(text: str) -> str:
-    """An interim render's text, balanced: an open code fence closed, else open emphasis and code spans."""
-    fenced = close_open_fence(text)
-    return fenced if fenced != text else close_open_inline(text)
-
 
 def tail_window(text: str, limit: int) -> tuple[str, int]:
     """The last ``limit`` characters or so, cut at a line start, and how many were left out.
@@ -178,8 +101,11 @@ def _tool_calls_markdown(calls: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(result: InvokeResult, *, footer: bool = True) -> str:
-    """The settled answer: reasoning folded away, the text, tool calls, retrievals, then the footer."""
+def render_markdown(result: InvokeResult, *, footer: bool = True, status: bool = True) -> str:
+    """The settled answer: reasoning folded away, the text, tool calls, retrievals, then the footer.
+
+    ``status=False`` leaves out the "interrupted" line, for a view that reports the stop once itself.
+    """
     blocks: list[str] = []
     if result.reasoning:
         blocks.append(
@@ -188,7 +114,7 @@ def render_markdown(result: InvokeResult, *, footer: bool = True) -> str:
             + "\n\n</details>"
         )
     if result.text:
-        blocks.append(close_open_fence(result.text))
+        blocks.append(contain_headings(close_open_fence(result.text)))
     if result.tool_calls:
         blocks.append(_tool_calls_markdown(result.tool_calls))
     if result.retrievals:
@@ -199,9 +125,9 @@ def render_markdown(result: InvokeResult, *, footer: bool = True) -> str:
         blocks.append("**Retrievals**\n\n" + "\n".join(cited))
     if not blocks:
         blocks.append("*(no text in the answer)*")
-    status = _status_line(result)
-    if status:
-        blocks.append(f"**⚠ {status}**")
+    line = _status_line(result) if status else None
+    if line:
+        blocks.append(f"**⚠\ufe0e {line}**")
     if footer:
         blocks.append(f"<sub>{html.escape(footer_line(result))}</sub>")
     return "\n\n".join(blocks)

@@ -13,6 +13,10 @@ import html
 GREY = "#8c8c8c"  # ~3.4:1 on white, ~6:1 on JupyterLab dark's #111: axes, text, grid
 AVG = "#9a9a9a"
 
+# Marks that every text font has (no emoji font needed: ✅ and ⏳ show as boxes without one); U+FE0E asks
+# for the text form of the warning sign where an emoji font would draw it in colour.
+MARK = {"ok": "✓", "error": "⚠\ufe0e", "warn": "⚠\ufe0e", "queued": "↻", "download": "↓"}
+
 COLOURS = {
     "ok": "var(--jp-success-color1, #388e3c)",
     "error": "var(--jp-error-color1, #d32f2f)",

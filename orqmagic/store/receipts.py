@@ -35,8 +35,9 @@ class Receipt:
         if self.status == "duplicate":
             return f"↺ {self.what} for `{self.transaction_id}` was already in the outbox: not sent again"
         if self.status == "sent":
-            return f"✅ {self.what} sent for `{self.transaction_id}`" + (f" (⚠ {self.note})" if self.note else "")
-        return f"⏳ {self.what} kept in the outbox for a retry (`%orq flush`): {self.error}"
+            # marks every text font has: no emoji font needed
+            return f"✓ {self.what} sent for `{self.transaction_id}`" + (f" (⚠\ufe0e {self.note})" if self.note else "")
+        return f"↻ {self.what} kept in the outbox for a retry (`%orq flush`): {self.error}"
 
 
 @dataclass

@@ -8,14 +8,16 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import OrqMagicError, ValidationError
-from ..render.theme import status_html
+from ..render.theme import MARK, status_html
+from .snapshot import SavedOutput
 
 
-class FeedbackPanel(w.VBox):
+class FeedbackPanel(SavedOutput, w.VBox):
     """Thumbs up/down, a 0–100 score, an optional comment, Send. What was entered stays on screen.
 
     ``result_or_id`` is an :class:`~orqmagic.InvokeResult` (usage and timings can
-    then be attached) or a bare response id.
+    then be attached) or a bare response id. A saved notebook shows what was sent
+    (score, comment, delivered or waiting in the outbox) where the panel was.
     """
 
     def __init__(self, result_or_id: Any, *, compact: bool = False, outbox: Any = None) -> None:
@@ -28,8 +30,10 @@ class FeedbackPanel(w.VBox):
         self._outbox = outbox
         self.receipt: Any = None
         self._submitted: dict[str, Any] | None = None  # what the last send submitted: the same again is not re-sent
-        self.up = w.Button(description="👍", tooltip="good answer (score 100)", layout=w.Layout(width="48px"))
-        self.down = w.Button(description="👎", tooltip="bad answer (score 0)", layout=w.Layout(width="48px"))
+        self.outcome: tuple[str, str] | None = None  # (kind, one line) of the last send, for the saved notebook
+        # Font Awesome icons ship with ipywidgets: no emoji font needed
+        self.up = w.Button(icon="thumbs-up", tooltip="good answer (score 100)", layout=w.Layout(width="48px"))
+        self.down = w.Button(icon="thumbs-down", tooltip="bad answer (score 0)", layout=w.Layout(width="48px"))
         self.score = w.IntSlider(value=50, min=0, max=100, description="Score", continuous_update=False)
         self.comment = w.Text(placeholder="optional comment (kept in metadata)", layout=w.Layout(width="320px"))
         metrics_known = bool(self.result is not None and self.result.metrics_fields())
@@ -79,15 +83,34 @@ class FeedbackPanel(w.VBox):
         try:
             self.receipt = add_metrics(self.transaction_id, outbox=self._outbox, **fields)
         except OrqMagicError as exc:
-            self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
+            self._report("error", f"{MARK['error']} not sent: {' '.join(str(exc).split())}")
             return None
         self._submitted = fields
         note = getattr(self.receipt, "note", None)  # "sent, but not recorded": the local store could not be used
         if self.receipt.status == "sent" and note:
-            self.status.value = status_html("warn", f"✅ sent (score {fields['score']}), but {note}")
+            self._report("warn", f"{MARK['ok']} sent (score {fields['score']}), but {note}")
         elif self.receipt.status == "sent":
-            self.status.value = status_html("ok", f"✅ sent (score {fields['score']})")
+            self._report("ok", f"{MARK['ok']} sent (score {fields['score']})")
         else:
-            self.status.value = status_html("warn", "⏳ kept in the outbox, will retry (%orq flush): "
-                                                    + (self.receipt.error or ""))
+            self._report("warn", f"{MARK['queued']} score {fields['score']} kept in the outbox, will retry "
+                                 f"(%orq flush): {self.receipt.error or ''}")
         return self.receipt
+
+    def _report(self, kind: str, line: str) -> None:
+        self.outcome = (kind, line)
+        self.status.value = status_html(kind, line)
+        self.settled()
+
+    def summary(self) -> str:
+        """One line for the saved notebook: what was sent for which response, or that nothing was."""
+        comment = (self._submitted or {}).get("metadata", {}).get("comment")
+        said = f" · comment: {comment}" if comment and self.outcome and self.outcome[0] != "error" else ""
+        return f"Feedback for {self.transaction_id}: {self.outcome[1] if self.outcome else 'nothing sent yet'}{said}"
+
+    def static_html(self) -> str:
+        head = f"Feedback for <code>{html.escape(self.transaction_id)}</code>: "
+        if self.outcome is None:
+            return head + status_html("muted", "nothing sent yet")
+        comment = (self._submitted or {}).get("metadata", {}).get("comment")
+        said = (f" · comment: <q>{html.escape(comment)}</q>" if comment and self.outcome[0] != "error" else "")
+        return head + status_html(*self.outcome) + said

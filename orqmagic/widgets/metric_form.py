@@ -10,7 +10,9 @@ import ipywidgets as w
 
 from ..clients.galtea import CREATABLE_SOURCES, EVALUATION_PARAMS, EVALUATION_PARAMS_SNAKE, metric_body
 from ..errors import OrqMagicError
-from ..render.theme import status_html
+from ..render.contain import CODE_FONT
+from ..render.theme import MARK, status_html
+from .snapshot import SavedOutput
 
 NEW_METRIC = ("(new metric)", "")  # the empty value means: a root metric, not a revision
 LABEL = {"description_width": "110px"}  # every label whole ("Judge prompt", "Revision of"), all aligned
@@ -22,12 +24,17 @@ def _ids(text: str) -> list[str] | None:
     return ids or None
 
 
-class MetricForm(w.VBox):
-    """All creation fields, source-dependent ones shown only where they apply, and Create."""
+class MetricForm(SavedOutput, w.VBox):
+    """All creation fields, source-dependent ones shown only where they apply, and Create.
+
+    Until something is typed the preview says what to fill in, not an error. A saved
+    notebook shows the metric created (its id and the body sent), or that none was.
+    """
 
     def __init__(self, *, galtea: Any = None, load_existing: bool = True) -> None:
         self._galtea = galtea
         self.created: dict[str, Any] | None = None
+        self.touched = False  # nothing typed yet: the preview guides instead of reporting an error
         self.name = w.Text(description="Name", placeholder="Faithfulness", style=LABEL, layout=WIDE)
         self.source = w.Dropdown(options=CREATABLE_SOURCES, value="PARTIAL_PROMPT", description="Source", style=LABEL)
         self.spelling = w.ToggleButtons(options=("camelCase", "snake_case"), value="camelCase", description="Params as",
@@ -55,7 +62,7 @@ class MetricForm(w.VBox):
         for control in (self.name, self.source, self.evaluation_params, self.judge_prompt, self.evaluator_model_name,
                         self.eval_params_top, self.tags, self.description, self.documentation_url, self.revision_of,
                         self.specification_ids, self.user_group_ids):
-            control.observe(lambda _: self._update(), names="value")
+            control.observe(lambda _: self._edited(), names="value")
         self.spelling.observe(self._on_spelling, names="value")
         self.create_button.on_click(lambda _: self.create())
         super().__init__([
@@ -85,7 +92,7 @@ class MetricForm(w.VBox):
         try:
             metrics = self._client().list_metrics(sort=("createdAt", "desc"), limit=200)
         except OrqMagicError as exc:
-            self.status.value = status_html("error", f"⚠ could not list metrics: {exc}")
+            self.status.value = status_html("error", f"{MARK['error']} could not list metrics: {exc}")
             return
         self.revision_of.options = [NEW_METRIC] + [(f"{m['name']} ({m['id']})", m["id"]) for m in metrics]
 
@@ -119,6 +126,10 @@ class MetricForm(w.VBox):
         """Exactly the JSON that Create sends; raises ValidationError while the form is incomplete."""
         return metric_body(self.name.value, **self.fields())
 
+    def _edited(self) -> None:
+        self.touched = True
+        self._update()
+
     def _update(self) -> None:
         self._prompt_fields.layout.display = "flex" if self.source.value == "PARTIAL_PROMPT" else "none"
         known = EVALUATION_PARAMS if self.spelling.value == "camelCase" else EVALUATION_PARAMS_SNAKE
@@ -127,10 +138,11 @@ class MetricForm(w.VBox):
             body = self.body()
         except OrqMagicError as exc:
             self.create_button.disabled = True
-            self.preview.value = status_html("warn", str(exc))
+            self.preview.value = (status_html("warn", str(exc)) if self.touched
+                                  else status_html("muted", "fill in the form: the request appears here"))
             self.status.value = ""  # a stale "created" or error line would describe another form
             return
-        self.preview.value = f"<pre>{html.escape(json.dumps(body, indent=2))}</pre>"
+        self.preview.value = _json_html(body)
         unchanged = body == self._created_body
         self.create_button.disabled = unchanged  # Create twice would make two identical metrics
         self.create_button.tooltip = "already created: change the form to create another" if unchanged else ""
@@ -139,10 +151,11 @@ class MetricForm(w.VBox):
 
     def create(self) -> dict[str, Any] | None:
         """Create the metric (once per distinct form: the same body again is refused)."""
+        self.touched = True
         try:
             body = self.body()
         except OrqMagicError as exc:
-            self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
+            self.status.value = status_html("error", f"{MARK['error']} {' '.join(str(exc).split())}")
             return None
         if body == self._created_body:
             self.status.value = status_html("muted", "already created: change the form to create another")
@@ -150,13 +163,35 @@ class MetricForm(w.VBox):
         try:
             created = self._client().create_metric(self.name.value, **self.fields())
         except OrqMagicError as exc:
-            self.status.value = status_html("error", f"⚠ {' '.join(str(exc).split())}")
+            self.status.value = status_html("error", f"{MARK['error']} {' '.join(str(exc).split())}")
             return None
         self.created, self._created_body = created, body
         family = created.get("metricGroupId")
         self.load_existing()
         self._update()
         self.status.value = status_html(
-            "ok", f"✅ created <code>{html.escape(created['id'])}</code> in family <code>{html.escape(str(family))}</code>",
-            escape=False)
+            "ok", f"{MARK['ok']} created <code>{html.escape(created['id'])}</code> in family "
+                  f"<code>{html.escape(str(family))}</code>", escape=False)
+        self.settled()
         return created
+
+    def summary(self) -> str:
+        """One line for the saved notebook: the metric created, or that none was."""
+        if self.created is None:
+            return "MetricForm: no metric created yet"
+        return (f"MetricForm: created metric {self.created.get('name')} ({self.created['id']}) "
+                f"in family {self.created.get('metricGroupId')}")
+
+    def static_html(self) -> str:
+        if self.created is None or self._created_body is None:
+            return "MetricForm: " + status_html("muted", "no metric created yet")
+        return (f"MetricForm: {status_html('ok', MARK['ok'] + ' created')} <b>{html.escape(str(self.created.get('name')))}"
+                f"</b> <code>{html.escape(self.created['id'])}</code> in family "
+                f"<code>{html.escape(str(self.created.get('metricGroupId')))}</code>, sent as "
+                f"<code>POST /metrics</code>:{_json_html(self._created_body)}")
+
+
+def _json_html(body: dict[str, Any]) -> str:
+    """The request body as monospace JSON (inline style: nbconvert's HTML drops the font of a bare pre)."""
+    return (f'<pre style="font-family:{html.escape(CODE_FONT)};font-size:12px;margin:4px 0">'
+            f"{html.escape(json.dumps(body, indent=2))}</pre>")

@@ -12,7 +12,7 @@ from ..render.theme import label_html
 
 
 class MetricPicker(w.VBox):
-    """Checkboxes in a grid; ``value`` is the tuple of ticked raw names, like ``SelectMultiple.value``.
+    """Checkboxes in a grid; ``value`` is the tuple of ticked raw names in the order they were ticked.
 
     A ticked metric stays visible whatever the filter says, so the list always shows what will be plotted.
     """
@@ -49,8 +49,10 @@ class MetricPicker(w.VBox):
         self._apply_filter()
 
     def _on_box(self, change: dict[str, Any]) -> None:
+        """Keep the order of ticking: a newly ticked metric joins at the end, so the panels drawn before stay put."""
         if not self._syncing:
-            self.value = tuple(name for name, box in self._boxes.items() if box.value)
+            kept = [name for name in self.value if name in self._boxes and self._boxes[name].value]
+            self.value = (*kept, *(name for name, box in self._boxes.items() if box.value and name not in kept))
 
     @observe("value")
     def _sync(self, change: dict[str, Any]) -> None:

@@ -4,10 +4,12 @@ The panel is a thin layer over :func:`orqmagic.fetch_metrics` and
 :func:`orqmagic.plot_metrics`, and it always shows its state: a control change
 greys the plot out as stale and refreshes after a short pause; an error leaves
 the old plot greyed out, never looking current; every plot carries the time it
-was fetched. Fetches run in a background thread; a refresh asked for while one
-runs is coalesced into one more run afterwards, so clicks never pile up requests.
-Where no widget can render (GitHub, a notebook opened without its kernel) the
-saved output shows a small snapshot of the last plot and a one-line summary.
+was fetched. When fetches run is :class:`~orqmagic.widgets.refresher.Refresher`'s
+business (background thread, coalesced clicks, debounce, auto refresh). The plot is
+SVG, crisp and legible at any width, its panels in the order the metrics were ticked.
+Where no widget can render (GitHub, a notebook opened without its kernel) the saved
+output (:mod:`~orqmagic.widgets.snapshot`) shows the panel as last refreshed: its
+one-line summary, the selection and a small PNG of the plot.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import threading
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from ..clients.baseten import DEFAULT_METRICS, KNOWN_METRICS
 from ..errors import OrqMagicError
-from ..render.theme import label_html, status_html
+from ..render.theme import MARK, label_html, status_html
 from .metric_picker import MetricPicker
-from .snapshot import SavedSnapshot, snapshot_png
+from .refresher import Refresher
+from .snapshot import SavedOutput, snapshot_png
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 WINDOWS = ("1h", "6h", "24h", "7d", "14d", "custom")
 AUTO_REFRESH = (("off", 0), ("30 s", 30), ("1 min", 60), ("5 min", 300))
 DEBOUNCE_SECONDS = 0.8
+# The plot is SVG and its width follows the output, up to PLOT_MAX_WIDTH
+PLOT_INCHES = {1: 7.0, 2: 8.0}  # figure width by panel columns: 9 pt text is ~10 px in a 660 px output
+PLOT_MAX_WIDTH = "1100px"
 LABEL = {"description_width": "80px"}
 STYLE = """<style>
 .orqmagic-stale { opacity: 0.35; filter: grayscale(1); transition: opacity 0.2s; }
@@ -46,7 +51,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class MetricsPanel(SavedSnapshot, w.VBox):
+class MetricsPanel(SavedOutput, w.VBox):
     """Baseten deployment metrics in a panel. ``panel.df`` is the frame behind the current plot;
     ``panel.stale`` says whether the plot still matches the controls."""
 
@@ -59,15 +64,9 @@ class MetricsPanel(SavedSnapshot, w.VBox):
         self.error: str | None = None
         self.stale = True
         self.updated: dt.datetime | None = None
-        self.snapshot: bytes | None = None
-        self._lock = threading.Lock()
-        self._running = False
-        self._again = False
-        self._done = threading.Event()
-        self._done.set()
-        self._timer: threading.Timer | None = None
-        self._debounce: threading.Timer | None = None
-        self._handles: list[Any] = []
+        self.shown_query: dict[str, Any] | None = None  # the query behind the plot on screen
+        self._snapshot: tuple[dt.datetime, bytes] | None = None  # (updated, PNG) for the saved notebook, made on demand
+        self._refresher = Refresher(self._fetch_once, name="orqmagic-metrics-panel")
         self._pending_deployment: str | None = None  # to select once the model's deployments are loaded
 
         self.model = w.Dropdown(description="Model", options=[], style=LABEL, layout=w.Layout(width="330px"))
@@ -89,7 +88,8 @@ class MetricsPanel(SavedSnapshot, w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="120px", visibility="hidden"))
         self.status = w.HTML(layout=w.Layout(flex="1 1 300px"))
         self.stamp = w.HTML()
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="100%", height="auto"))
+        self.plot = w.Image(format="svg+xml", layout=w.Layout(width="100%", max_width=PLOT_MAX_WIDTH, height="auto",
+                                                              margin="2px 0"))  # no side margin: 100% fits
         self.table = w.HTML()
         self.csv_button = w.Button(description="Download CSV", icon="download", tooltip="build the CSV of panel.df",
                                    layout=w.Layout(width="150px"))
@@ -182,33 +182,13 @@ class MetricsPanel(SavedSnapshot, w.VBox):
     def _on_control(self, change: dict[str, Any]) -> None:
         """A control changed: the plot no longer matches it. Grey it out and refresh after a pause."""
         self._mark_stale("controls changed: refreshing…")
-        if self._debounce is not None:
-            self._debounce.cancel()
-        self._debounce = threading.Timer(DEBOUNCE_SECONDS, self.refresh)
-        self._debounce.daemon = True
-        self._debounce.start()
+        self._refresher.later(DEBOUNCE_SECONDS)
 
     def _on_auto(self, change: dict[str, Any]) -> None:
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        seconds = self.auto_refresh.value
-        if seconds:
-            self._timer = threading.Timer(seconds, self._auto_tick)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _auto_tick(self) -> None:
-        self.refresh()
-        self._schedule()
+        self._refresher.every(self.auto_refresh.value)
 
     def close(self) -> None:
-        for timer in (self._timer, self._debounce):
-            if timer is not None:
-                timer.cancel()
+        self._refresher.close()
         super().close()
 
     # -- fetching ----------------------------------------------------------------------
@@ -228,39 +208,15 @@ class MetricsPanel(SavedSnapshot, w.VBox):
 
     def refresh(self, wait: bool = False) -> None:
         """Fetch and redraw. While a fetch runs, further calls coalesce into one more run."""
-        if self._debounce is not None and self._debounce is not threading.current_thread():
-            self._debounce.cancel()  # this refresh reads the controls as they are now
-        with self._lock:
-            if self._running:
-                self._again = True
-                return
-            self._running = True
-            self._done.clear()
-        thread = threading.Thread(target=self._run, name="orqmagic-metrics-panel", daemon=True)
-        thread.start()
-        if wait:
-            self.wait()
+        self._refresher.now(wait=wait)
 
     def wait(self, timeout: float | None = 60) -> bool:
         """Block until no refresh is due or running (for scripts and tests)."""
-        debounce = self._debounce
-        if debounce is not None and debounce.is_alive():
-            debounce.join(timeout)
-        return self._done.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            self._fetch_once()
-            with self._lock:
-                if not self._again:
-                    self._running = False
-                    self._done.set()
-                    return
-                self._again = False
+        return self._refresher.wait(timeout)
 
     def _fetch_once(self) -> None:
         from ..frames import fetch_metrics, plot_metrics
-        from ..frames.png import figure_image, image_png
+        from ..frames.svg import figure_svg
 
         query = self.query()
         if not query["model_id"] or not query["deployment_id"]:
@@ -282,9 +238,9 @@ class MetricsPanel(SavedSnapshot, w.VBox):
         try:
             frame = fetch_metrics(**query, baseten=self._client(), on_progress=progress)
             # asked-for metrics without data say so; the same panels as last time are updated in place
-            figure = plot_metrics(frame, query["metrics"], reuse=self.figure)
-            image = figure_image(figure)
-            png = image_png(image)
+            columns = 1 if len(query["metrics"]) <= 3 else 2
+            figure = plot_metrics(frame, query["metrics"], reuse=self.figure, width=PLOT_INCHES[columns])
+            svg = figure_svg(figure)
         except (OrqMagicError, ValueError) as exc:
             self._show_error(exc)
             return
@@ -293,16 +249,16 @@ class MetricsPanel(SavedSnapshot, w.VBox):
             self.progress.layout.visibility = "hidden"
         seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
         self.df, self.figure, self.error, self.updated, self.stale = frame, figure, None, started, False
+        self.shown_query = query
         self.plot.remove_class("orqmagic-stale")
         self.plot.layout.display = None
-        self.plot.value = png  # the new plot is on screen from here; the rest is the numbers and the snapshot
+        self.plot.value = svg  # the new plot is on screen from here; the rest is the numbers and the snapshot
         self.table.value = frame.head(12).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
         self.download.value = ""  # the CSV is built on request (Download CSV), not on every refresh
         self.status.value = (f"{frame['metric'].nunique()} metrics · {frame['time'].nunique()} steps · "
                              f"{len(frame):,} rows · {seconds:.1f} s")
         self.stamp.value = f"<small>updated {started:%H:%M:%S} UTC</small>"
-        self.snapshot = snapshot_png(image)
-        self._publish()
+        self.settled()
 
     def _mark_stale(self, message: str, kind: str | None = None) -> None:
         self.stale = True
@@ -312,24 +268,61 @@ class MetricsPanel(SavedSnapshot, w.VBox):
         self.status.value = status_html(kind, f"{message}{when}") if kind else f"<i>{html.escape(message + when)}</i>"
 
     def _clear(self, message: str) -> None:
+        """Nothing to show: no plot, no table, no CSV; ``panel.df`` is None until the next fetch."""
         self.stale, self.error = True, None
+        self.df, self.shown_query, self.updated = None, None, None
         self.plot.layout.display = "none"
+        self.table.value = ""
+        self.download.value = ""
         self.status.value = f"<i>{html.escape(message)}</i>"
         self.stamp.value = ""
+        self.settled()
 
     def _show_error(self, error: BaseException | str) -> None:
         self.error = error if isinstance(error, str) else _one_line(error)
-        self._mark_stale(f"⚠ {self.error}", kind="error")
+        self._mark_stale(f"{MARK['error']} {self.error}", kind="error")
+        self.settled()
+
+    # -- the saved notebook -------------------------------------------------------------------
 
     def summary(self) -> str:
         """One line: what the plot shows and when it was fetched (the saved notebook's text)."""
-        query = self.query()
+        query = self.shown_query or self.query()
         where = f"{query['model_id']} / {query['deployment_id']}"
         if self.df is None:
-            return f"MetricsPanel: {where} · {self.error or 'nothing fetched yet'}"
+            nothing = "no metrics selected" if not self.metrics.value else "nothing fetched yet"
+            return f"MetricsPanel: {where} · {self.error or nothing}"
         window = "now" if query["mode"] == "CURRENT" else f"{query.get('start') or 'custom'} {query['mode'].lower()}"
         updated = f" · updated {self.updated:%Y-%m-%d %H:%M:%S} UTC" if self.updated else ""
-        return f"MetricsPanel: {where} · {self.df['metric'].nunique()} metrics · {window}{updated}"
+        problem = f" · {self.error} (the plot is from before)" if self.error else ""
+        return f"MetricsPanel: {where} · {self.df['metric'].nunique()} metrics · {window}{updated}{problem}"
+
+    def static_html(self) -> str:
+        """The summary, then the metrics plotted (in the panels' order) and the numbers' size."""
+        kind = "error" if self.error else None
+        line = html.escape(self.summary())
+        parts = [status_html(kind, self.summary()) if kind else f"<b>{line}</b>"]
+        if self.df is not None and self.shown_query is not None:
+            from ..frames.units import pretty_metric
+
+            names = ", ".join(html.escape(pretty_metric(m)) for m in self.shown_query["metrics"])
+            parts.append(f"<br><small>metrics: {names} · {len(self.df):,} rows</small>")
+        return "".join(parts)
+
+    def static_png(self) -> bytes | None:
+        """A small PNG of the plot on screen, made once per refresh and only when the panel is displayed."""
+        if self.df is None or self.figure is None or self.updated is None or self.plot.layout.display == "none":
+            return None
+        if self._snapshot is None or self._snapshot[0] != self.updated:
+            from ..frames.png import figure_image
+
+            self._snapshot = (self.updated, snapshot_png(figure_image(self.figure)))
+        return self._snapshot[1]
+
+    @property
+    def snapshot(self) -> bytes | None:
+        """The PNG the saved notebook shows of the current plot (None without one)."""
+        return self.static_png()
 
     # -- data out ---------------------------------------------------------------------------
 
@@ -342,7 +335,7 @@ class MetricsPanel(SavedSnapshot, w.VBox):
         csv = self.df.to_csv(index=False).encode()
         name = f"baseten-{query['model_id']}-{query['deployment_id']}-{self.updated:%Y%m%d-%H%M%S}.csv"
         self.download.value = (f'<a download="{html.escape(name)}" href="data:text/csv;base64,{base64.b64encode(csv).decode()}">'
-                               f"⬇ save {html.escape(name)} ({len(self.df):,} rows, {len(csv) / 1024:,.0f} KB)</a>")
+                               f"{MARK['download']} save {html.escape(name)} ({len(self.df):,} rows, {len(csv) / 1024:,.0f} KB)</a>")
         return name
 
     def export_csv(self, path: str) -> str:
