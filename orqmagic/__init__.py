@@ -58,6 +58,9 @@ _LAZY = {
     "Outbox": "orqmagic.outbox",
     "runs": "orqmagic.run_store",
     "load_run": "orqmagic.run_store",
+    "review": "orqmagic.widgets.review",
+    "ReviewQueue": "orqmagic.widgets.review",
+    "load_review": "orqmagic.review_queue",
 }
 
 __all__ = [
@@ -83,6 +86,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeout",
     "RetryPolicy",
+    "ReviewQueue",
     "Sandbox",
     "Secret",
     "ServerError",
@@ -100,9 +104,11 @@ __all__ = [
     "invoke_many",
     "list_metrics",
     "load_ipython_extension",
+    "load_review",
     "load_run",
     "plot_batch",
     "plot_metrics",
+    "review",
     "runs",
     "send_scores",
     "set_key",

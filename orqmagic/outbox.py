@@ -184,6 +184,26 @@ class Outbox:
             note = f"sent, but not recorded: {unrecorded}"
         return Receipt("sent", submission_id, transaction_id, note=note)
 
+    def send_one(self, submission_id: str) -> str | None:
+        """Claim and send one recorded submission (see :func:`enqueue`): ``sent``, ``pending`` (a transient
+        failure keeps it for the next flush), ``rejected``, ``damaged``, or None when another sender holds it
+        or it is already done. Either way it is sent at most once by our bookkeeping."""
+        if not self._claim(submission_id):
+            return None
+        row = self._db().execute("SELECT transaction_id, body FROM outbox WHERE submission_id = ?",
+                                 (submission_id,)).fetchone()
+        try:
+            body = json.loads(row["body"])
+        except ValueError:
+            body = None
+        record = {"id": submission_id, "transaction_id": row["transaction_id"], "body": body}
+        report = FlushReport()
+        self._send_claimed(record, report)
+        if report.sent:
+            self._retry_in_background()
+            return "sent"
+        return "pending" if report.pending else ("rejected" if report.rejected else "damaged")
+
     def _settle(self, submission_id: str, status: str, error: str | None) -> str | None:
         """Mark a claimed record done; returns a note if the store refused (it stays pending, may be re-sent)."""
         try:
@@ -295,6 +315,27 @@ class Outbox:
         self._stop.clear()
 
 
+def enqueue(conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str:
+    """Record a pending submission inside the caller's transaction and return its id; nothing is sent yet.
+
+    For callers whose own state must change in the same transaction as the
+    outbox (the review queue records a score and the feedback it sends
+    together, so two notebooks never both send it). Send it with
+    :meth:`Outbox.send_one`, or let the next flush do it.
+    """
+    from .clients.orq import check_id
+
+    transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
+    body = metrics_body(**fields)
+    submission_id = uuid.uuid4().hex
+    body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
+    now = time.time()
+    conn.execute("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, updated_at) "
+                 "VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+                 (submission_id, transaction_id, json.dumps(body, separators=(",", ":"), allow_nan=False), now, now))
+    return submission_id
+
+
 def _fields_of(body: dict[str, Any]) -> dict[str, Any]:
     """The keyword form of a metrics body (``feedback.score`` becomes ``score``)."""
     fields = {k: v for k, v in body.items() if k != "feedback"}
@@ -351,4 +392,5 @@ def add_metrics(
                       messages=messages, choices=choices, metadata=metadata)
 
 
-__all__ = ["SUBMISSION_ID_KEY", "FlushReport", "Outbox", "Receipt", "add_metrics", "default_outbox", "is_transient"]
+__all__ = ["SUBMISSION_ID_KEY", "FlushReport", "Outbox", "Receipt", "add_metrics", "default_outbox", "enqueue",
+           "is_transient"]
