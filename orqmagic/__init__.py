@@ -6,7 +6,12 @@ server are imported only when something that needs them is used.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
+from importlib.util import spec_from_loader
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -49,18 +54,18 @@ _LAZY = {
     "MetricsPanel": "orqmagic.widgets",
     "FeedbackPanel": "orqmagic.widgets",
     "MetricForm": "orqmagic.widgets",
-    "invoke_many": "orqmagic.batch",
-    "compare": "orqmagic.comparison",
-    "Comparison": "orqmagic.comparison",
-    "summarize": "orqmagic.batch",
-    "send_scores": "orqmagic.batch",
+    "invoke_many": "orqmagic.evaluation.batch",
+    "compare": "orqmagic.evaluation.comparison",
+    "Comparison": "orqmagic.evaluation.comparison",
+    "summarize": "orqmagic.evaluation.batch",
+    "send_scores": "orqmagic.evaluation.batch",
     "plot_batch": "orqmagic.frames",
-    "Outbox": "orqmagic.outbox",
-    "runs": "orqmagic.run_store",
-    "load_run": "orqmagic.run_store",
+    "Outbox": "orqmagic.store.outbox",
+    "runs": "orqmagic.store.runs",
+    "load_run": "orqmagic.store.runs",
     "review": "orqmagic.widgets.review",
     "ReviewQueue": "orqmagic.widgets.review",
-    "load_review": "orqmagic.review_queue",
+    "load_review": "orqmagic.evaluation.review",
 }
 
 __all__ = [
@@ -120,6 +125,48 @@ __all__ = [
 ]
 
 
+# Modules that moved into packages (issue 18) keep their old import paths: ``import orqmagic.batch``
+# gives the very module ``orqmagic.evaluation.batch`` (one module object, so patches and isinstance agree).
+_MOVED = {
+    "orqmagic.outbox": "orqmagic.store.outbox",
+    "orqmagic.outbox_claims": "orqmagic.store.claims",
+    "orqmagic.outbox_import": "orqmagic.store.legacy",
+    "orqmagic.outbox_reports": "orqmagic.store.receipts",
+    "orqmagic.cache": "orqmagic.store.cache",
+    "orqmagic.run_store": "orqmagic.store.runs",
+    "orqmagic.aio": "orqmagic.evaluation.worker",
+    "orqmagic.concurrent": "orqmagic.evaluation.rows",
+    "orqmagic.batch": "orqmagic.evaluation.batch",
+    "orqmagic.comparison": "orqmagic.evaluation.comparison",
+    "orqmagic.variants": "orqmagic.evaluation.variants",
+    "orqmagic.progress": "orqmagic.evaluation.progress",
+    "orqmagic.stats": "orqmagic.evaluation.stats",
+    "orqmagic.templates": "orqmagic.evaluation.templates",
+}
+
+
+class _MovedModules(MetaPathFinder, Loader):
+    """Answers an old module path with the module that now lives at its new one."""
+
+    def __init__(self) -> None:
+        self.real_specs: dict[str, ModuleSpec | None] = {}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        return spec_from_loader(fullname, self) if fullname in _MOVED else None
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        module = import_module(_MOVED[spec.name])
+        self.real_specs[module.__name__] = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__spec__ = self.real_specs[module.__name__]  # the import system stamped the alias's spec on it
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -158,6 +205,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         RetryPolicy,
     )
     from .clients.accumulator import StreamAccumulator
-    from .comparison import Comparison, compare
+    from .evaluation.comparison import Comparison, compare
     from .result import InvokeResult
     from .sandbox import Sandbox

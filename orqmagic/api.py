@@ -10,17 +10,17 @@ from .clients.orq import build_messages, deployment_body, deployment_hint
 from .clients.retry import retry_listener
 from .clients.shared import _clients, client  # noqa: F401  # re-exported: the factory lives below results and the outbox
 from .errors import NotFoundError, OrqMagicError, StreamInterrupted, ValidationError
-from .outbox import add_metrics
 from .render.live import LiveView, live_view
 from .result import InvokeResult
+from .store.outbox import add_metrics
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import pandas as pd
 
-    from .cache import CachedCall
     from .clients import GalteaClient, OrqClient
+    from .store.cache import CachedCall
 
 _last: dict[str, InvokeResult | None] = {"result": None}
 
@@ -59,7 +59,7 @@ def invoke(
     answer in :func:`last_result`, and re-raises ``KeyboardInterrupt``.
     With ``cache=True`` an identical earlier request's complete answer is replayed
     from the local store (as a stream, ``result.cached`` set) and nothing is sent;
-    see :mod:`orqmagic.cache` for the key and the limits.
+    see :mod:`orqmagic.store.cache` for the key and the limits.
     """
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86_400):
         raise ValidationError(f"timeout must be a number of seconds above 0 (at most a day), got {timeout!r}", field="timeout")
@@ -74,7 +74,7 @@ def invoke(
     orq = orq or client("orq", stream_timeout=timeout)
     cached = None
     if cache:
-        from .cache import response_cache
+        from .store.cache import response_cache
 
         cached = response_cache(cache_max_mb, cache_max_age_days).call(body, base_url=orq.config.base_url)
     view = live_view(key, display=display, fmt=fmt, throttle=throttle, footer=footer)

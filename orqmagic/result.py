@@ -103,7 +103,7 @@ class InvokeResult:
         With ``attach_metrics`` the usage and timings go along. A transient
         failure keeps the submission in the outbox for a later retry.
         """
-        from .outbox import add_metrics
+        from .store.outbox import add_metrics
 
         meta = dict(metadata or {})
         if comment:
@@ -115,7 +115,7 @@ class InvokeResult:
 
     def report_metrics(self, score: int | None = None) -> Any:
         """Send this answer's usage and performance (latency, time to first token) to orq."""
-        from .outbox import add_metrics
+        from .store.outbox import add_metrics
 
         fields = self.metrics_fields()
         metadata = {"trace_id": self.trace_id} if self.trace_id else None

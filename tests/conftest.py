@@ -31,8 +31,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path, request) -> Iterator[No
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ORQMAGIC_HOME", str(tmp_path / "home"))  # the store (outbox, cache, runs) is per test
     monkeypatch.setenv("ORQMAGIC_SANDBOX_TOKEN_RATE", "0")
-    from orqmagic import config, outbox
+    from orqmagic import config
     from orqmagic.clients import shared
+    from orqmagic.store import outbox
 
     config._session.mode = "auto"
     config._session.keys.clear()

@@ -8,8 +8,8 @@ from IPython.core.error import UsageError
 
 import orqmagic
 from orqmagic import ValidationError
-from orqmagic.batch import RESULT_COLUMNS
 from orqmagic.clients import OrqClient
+from orqmagic.evaluation.batch import RESULT_COLUMNS
 
 
 def expected_text(sandbox, prompt: str) -> str:
@@ -74,7 +74,7 @@ def test_mid_stream_failure_keeps_partial_text_in_the_row(sandbox_env, sandbox, 
 def test_ctrl_c_returns_the_rows_finished_so_far(sandbox_env, sandbox, monkeypatch):
     """Ctrl-C arrives the moment the first row is done; streams started after it never answer, so the rows
     finished are exactly those already in flight (at most ``concurrency``), whatever the machine's speed."""
-    from orqmagic.batch import Progress
+    from orqmagic.evaluation.batch import Progress
 
     rows = pd.DataFrame({"q": [f"question {i}" for i in range(40)]})
     update = Progress.update

@@ -5,7 +5,7 @@ import re
 import pytest
 
 import orqmagic
-from orqmagic.batch import Progress
+from orqmagic.evaluation.batch import Progress
 from orqmagic.render.numbers import duration_ms, formatted, human
 from orqmagic.render.table import Summary
 

@@ -11,9 +11,9 @@ from IPython.core.error import UsageError
 
 import orqmagic
 from orqmagic import StreamInterrupted, ValidationError
-from orqmagic.cache import host_of, request_key, response_cache
 from orqmagic.clients.orq import deployment_body
-from orqmagic.store import default_store
+from orqmagic.store.cache import host_of, request_key, response_cache
+from orqmagic.store.database import default_store
 
 STREAM = "/v2/deployments/stream"
 
@@ -190,8 +190,8 @@ def test_the_store_path_follows_orqmagic_home(sandbox_env, tmp_path):
 
 
 def test_a_store_that_cannot_be_written_costs_the_entry_not_the_answer(sandbox_env, monkeypatch):
-    from orqmagic.cache import ResponseCache
-    from orqmagic.store import StoreError
+    from orqmagic.store.cache import ResponseCache
+    from orqmagic.store.database import StoreError
 
     def broken(self, *args, **kwargs):
         raise StoreError("the local store at /x is busy or damaged (disk I/O error)")

@@ -12,10 +12,10 @@ from IPython.core.error import UsageError
 
 import orqmagic
 from orqmagic.clients import AsyncOrqClient
+from orqmagic.evaluation.variants import plan
 from orqmagic.magics.errors import CellError
 from orqmagic.render.columns import ColumnsTerminalView, final_markdown, final_text
 from orqmagic.render.diff import TextDiff
-from orqmagic.variants import plan
 from tests.conftest import FAST_RETRY
 
 QUESTION = "How do I rotate my API key and keep old integrations working?"

@@ -11,7 +11,7 @@ import pytest
 import orqmagic
 from orqmagic import NotFoundError, ValidationError
 from orqmagic.clients import OrqClient, RetryPolicy
-from orqmagic.outbox import SUBMISSION_ID_KEY, Outbox, default_outbox
+from orqmagic.store.outbox import SUBMISSION_ID_KEY, Outbox, default_outbox
 from orqmagic.widgets import FeedbackPanel
 
 QUESTION = "How do I rotate my API key?"

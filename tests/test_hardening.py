@@ -12,7 +12,7 @@ from orqmagic import StreamTimeout
 from orqmagic.clients import OrqClient, RetryPolicy
 from orqmagic.clients.retry import parse_retry_after, retry_listener
 from orqmagic.errors import RateLimitError
-from orqmagic.outbox import SUBMISSION_ID_KEY
+from orqmagic.store.outbox import SUBMISSION_ID_KEY
 
 
 def test_whole_number_numpy_scores_are_accepted(sandbox_env, sandbox):

@@ -19,14 +19,14 @@ import pytest
 import orqmagic
 from orqmagic.clients import OrqClient, RetryPolicy
 from orqmagic.magics.errors import CellError
-from orqmagic.outbox import SUBMISSION_ID_KEY, Outbox
-from orqmagic.store import StoreError
+from orqmagic.store.database import StoreError
+from orqmagic.store.outbox import SUBMISSION_ID_KEY, Outbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
 WORKER = r"""
 import sys, threading, traceback
-from orqmagic.outbox import Outbox, default_outbox
+from orqmagic.store.outbox import Outbox, default_outbox
 
 transaction_id, per_thread = sys.argv[1], int(sys.argv[2])
 lines, lock = [], threading.Lock()
@@ -82,7 +82,7 @@ def test_two_processes_three_threads_each_deliver_every_submission_exactly_once(
     sandbox.set_faults(None)
     # The third process flushes; a send that fails transiently (a timeout on a starved machine) stays pending and
     # is flushed again, as `%orq flush` would be: what counts is that every submission arrives exactly once.
-    flush = subprocess.run([sys.executable, "-c", "from orqmagic.outbox import Outbox\nfor _ in range(5):\n"
+    flush = subprocess.run([sys.executable, "-c", "from orqmagic.store.outbox import Outbox\nfor _ in range(5):\n"
                             "    r = Outbox().flush()\n    if not r.pending:\n        break\n"
                             "print(len(r.pending), len(r.rejected), r.last_error)"],
                            env=child_env(sandbox, home), capture_output=True, text=True, timeout=600, check=True)
@@ -103,7 +103,7 @@ def test_sender_killed_mid_flush_loses_nothing_and_resends_at_most_the_one_in_fl
     queued = [offline.submit(answer_id, score=s).submission_id for s in range(5)]
     assert len(offline.pending()) == 5
     sandbox.set_faults(f"latency_ms=3000,match=/v2/deployments/{answer_id}")  # the first send hangs in the server
-    child = subprocess.Popen([sys.executable, "-c", "from orqmagic.outbox import Outbox\nOutbox().flush()"],
+    child = subprocess.Popen([sys.executable, "-c", "from orqmagic.store.outbox import Outbox\nOutbox().flush()"],
                              env=child_env(sandbox, home))
     deadline = time.monotonic() + 60
     while not (sandbox.in_flight() and [r for r in Outbox(store).pending() if r["claimed"]]):  # the event: one claimed and in the server
@@ -139,7 +139,7 @@ def old_outbox(monkeypatch, tmp_path, content: bytes | None, *, directory: bool 
     return path
 
 
-def new_feedback_is_sent(sandbox, answer_id: str) -> orqmagic.outbox.Receipt:
+def new_feedback_is_sent(sandbox, answer_id: str) -> orqmagic.store.outbox.Receipt:
     receipt = orqmagic.add_metrics(answer_id, score=42)
     assert receipt.status == "sent"
     assert deliveries(sandbox, answer_id)[receipt.submission_id] == 1
@@ -150,7 +150,7 @@ def test_torn_line_that_swallowed_a_done_record_does_not_resend_it(sandbox, answ
     torn = (GOOD_ADD % answer_id) + '\n{"op":"add","id"' + '{"op":"done","id":"a","status":"sent"}\n'
     old_outbox(monkeypatch, tmp_path, torn.encode())
     new_feedback_is_sent(sandbox, answer_id)
-    box = orqmagic.outbox.default_outbox()
+    box = orqmagic.store.outbox.default_outbox()
     assert box.pending() == [] and [r["status"] for r in box.records() if r["id"] == "a"] == ["sent"]
     assert len(box.records("damaged")) == 1 and "torn" in box.records("damaged")[0]["error"]
     assert deliveries(sandbox, answer_id)["a"] == 0
@@ -161,7 +161,7 @@ def test_torn_line_that_swallowed_a_done_record_does_not_resend_it(sandbox, answ
 def test_bad_records_are_set_aside_and_good_ones_kept(sandbox, answer_id, tmp_path, monkeypatch, bad):
     path = old_outbox(monkeypatch, tmp_path, (GOOD_ADD % answer_id).encode() + b"\n" + bad + b"\n")
     new_feedback_is_sent(sandbox, answer_id)
-    box = orqmagic.outbox.default_outbox()
+    box = orqmagic.store.outbox.default_outbox()
     assert box.wait(timeout=30)  # the old pending record goes in the background after the send
     assert deliveries(sandbox, answer_id)["a"] == 1
     assert len(box.records("damaged")) == 1 and box.pending() == []
@@ -171,7 +171,7 @@ def test_bad_records_are_set_aside_and_good_ones_kept(sandbox, answer_id, tmp_pa
 def test_old_outbox_that_is_a_directory_is_left_alone(sandbox, answer_id, tmp_path, monkeypatch):
     old_outbox(monkeypatch, tmp_path, None, directory=True)
     new_feedback_is_sent(sandbox, answer_id)
-    assert "is a folder" in orqmagic.outbox.default_outbox().import_note
+    assert "is a folder" in orqmagic.store.outbox.default_outbox().import_note
 
 
 def test_damaged_record_in_the_store_is_set_aside_on_flush(sandbox, answer_id, tmp_path):
@@ -266,4 +266,4 @@ def test_orq_store_magic_says_where_the_store_is_and_what_it_holds(ip, sandbox):
     assert orqmagic.add_metrics(answer_id, score=1).status == "queued"
     notice = ip.run_line_magic("orq", "store")
     text = repr(notice)
-    assert str(orqmagic.outbox.default_outbox().path) in text and "outbox: 1" in text and "pending 1" in text
+    assert str(orqmagic.store.outbox.default_outbox().path) in text and "outbox: 1" in text and "pending 1" in text

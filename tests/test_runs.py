@@ -17,10 +17,10 @@ from IPython.core.error import UsageError
 
 import orqmagic
 from orqmagic import ValidationError
-from orqmagic.batch import Progress
-from orqmagic.run_store import Run
-from orqmagic.stats import agreement, cost, mean_ci, t95
-from orqmagic.store import Store, default_store
+from orqmagic.evaluation.batch import Progress
+from orqmagic.evaluation.stats import agreement, cost, mean_ci, t95
+from orqmagic.store.database import Store, default_store
+from orqmagic.store.runs import Run
 
 STREAM = "/v2/deployments/stream"
 
@@ -114,7 +114,7 @@ import pandas as pd
 import orqmagic
 from orqmagic import Sandbox
 
-from orqmagic.run_store import Run
+from orqmagic.store.runs import Run
 
 with Sandbox(token_rate=0) as sb:  # its own sandbox: nothing it sent can reach the parent's after the kill
     sb.set_faults("latency_ms=60")

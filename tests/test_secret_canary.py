@@ -230,7 +230,7 @@ def test_the_local_store_holds_no_key(monkeypatch, tmp_path):
         queued = result.feedback(10)
         sb.set_faults(None)
         sent = result.feedback(20)
-        from orqmagic.outbox import default_outbox
+        from orqmagic.store.outbox import default_outbox
 
         box = default_outbox()
         assert box.wait(timeout=30)

@@ -1,4 +1,12 @@
-"""IPython magics: ``%%invoke``, ``%orq``, ``%%metric`` and ``%baseten_metrics``."""
+"""IPython magics: ``%%invoke``, ``%orq``, ``%%metric`` and ``%baseten_metrics``.
+
+Owns argument parsing (:mod:`.parse`, :mod:`.cell`), the ``%orq`` session commands
+(:mod:`.session`) and the services' magics (:mod:`.services`). A magic parses its line, turns bad
+input into one ``UsageError`` line and delegates to the Python API; it holds no logic of its own.
+
+May import: everything below it (api, evaluation, widgets, frames, render, store, clients, config).
+Loading the extension imports only this package's parser; the rest is imported on first use.
+"""
 
 from __future__ import annotations
 

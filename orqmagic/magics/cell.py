@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..templates import interpolate
+from ..evaluation.templates import interpolate
 
 
 class CellSyntaxError(ValueError):

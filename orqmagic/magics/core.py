@@ -131,7 +131,7 @@ class OrqMagic(Magics):
 
     def _invoke_compare(self, args: Any, cell: str) -> None:
         """Several keys or ``--variants``: the same cell and options for every column, side by side."""
-        from ..comparison import compare
+        from ..evaluation.comparison import compare
 
         keys = args.keys or ([self.deployment] if self.deployment else [])
         if not keys:
@@ -171,7 +171,7 @@ class OrqMagic(Magics):
             display(PreferBar(comparison))
 
     def _invoke_over(self, key: str, args: Any, cell: str) -> None:
-        from ..batch import invoke_many
+        from ..evaluation.batch import invoke_many
 
         frame = self.shell.user_ns.get(args.over)
         if frame is None:

@@ -100,7 +100,7 @@ def cmd_deployments() -> Any:
 
 def cmd_outbox() -> Any:
     """Pending feedback, and damaged records set aside (kept for inspection, never sent)."""
-    from ..outbox import default_outbox
+    from ..store.outbox import default_outbox
 
     box = default_outbox()
     rows = box.pending() + box.records("damaged")
@@ -118,7 +118,7 @@ def cmd_outbox() -> Any:
 
 def cmd_flush() -> Any:
     """Send pending feedback now, showing progress; records another notebook is sending are left to it."""
-    from ..outbox import default_outbox
+    from ..store.outbox import default_outbox
 
     handle: Any = None
 
@@ -137,7 +137,7 @@ def cmd_flush() -> Any:
 
 def cmd_store() -> Notice:
     """Where the local store lives and what it holds (rows per table; the outbox by status)."""
-    from ..store import default_store
+    from ..store.database import default_store
 
     store = default_store()
     conn = store.connection()
@@ -185,7 +185,7 @@ def cmd_cache(*args: str, max_mb: float | None = None, max_age_days: float | Non
     """``%orq cache``: what is cached; ``%orq cache clear [KEY]``: forget all of it, or one deployment's."""
     import datetime as dt
 
-    from ..cache import response_cache
+    from ..store.cache import response_cache
 
     cache = response_cache(max_mb, max_age_days)
     if args and args[0] == "clear" and len(args) <= 2:
@@ -206,6 +206,6 @@ def cmd_cache(*args: str, max_mb: float | None = None, max_age_days: float | Non
 
 def cmd_runs() -> Any:
     """``%orq runs``: the stored batch runs."""
-    from ..run_store import runs
+    from ..store.runs import runs
 
     return runs()

@@ -27,7 +27,7 @@ class _Row:
     shown: bool = True
 
 
-# How the statistics of :func:`orqmagic.stats.evaluation` read: per-metric means with their interval, and the rest.
+# How the statistics of :func:`orqmagic.evaluation.stats.evaluation` read: per-metric means with their interval, and the rest.
 _METRIC_NAMES = {"latency_ms": ("latency", "ms"), "ttft_ms": ("time to first token", "ms"),
                  "completion_tokens": ("completion tokens", "tokens"), "score": ("score", None)}
 _NAMED = {"trials": ("trials", "count"), "agreement": ("agreement between trials", "%"),

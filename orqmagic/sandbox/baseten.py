@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .app import endpoint, error_response
 from .faults import Faults
+from .http import endpoint, error_response
 from .state import SandboxState
 
 HISTOGRAM = [{"quantile": "0.5"}, {"quantile": "0.9"}, {"quantile": "0.99"}, {"stat": "avg"}]

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .app import endpoint, error_response, read_json
 from .faults import Faults
+from .http import endpoint, error_response, read_json
 from .state import SandboxState
 
 CREATABLE = {"SELF_HOSTED", "PARTIAL_PROMPT", "HUMAN_EVALUATION"}

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .answers import TOKEN, Answer, compose
-from .app import endpoint, error_response, read_json
 from .faults import Faults
+from .http import endpoint, error_response, read_json
 from .schema import Validator, describe
 from .state import SandboxState
 

@@ -2,7 +2,7 @@
 
 The widget only shows and forwards: each key and button calls
 :meth:`ReviewQueue.record` or a navigation method of the
-:class:`~orqmagic.review_queue.ReviewSession`, which keeps the score in the
+:class:`~orqmagic.evaluation.review.ReviewSession`, which keeps the score in the
 local store before the next case shows and hands the feedback to the outbox.
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..errors import OrqMagicError
+from ..evaluation.review import SKIP, ReviewSession, load_review
 from ..render.theme import status_html
-from ..review_queue import SKIP, ReviewSession, load_review
 from .keys import KeyDecoder
 
 if TYPE_CHECKING:

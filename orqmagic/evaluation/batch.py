@@ -12,18 +12,18 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .clients.orq import deployment_body
-from .concurrent import RowSender, run_in_worker
-from .errors import ValidationError
+from ..clients.orq import deployment_body
+from ..errors import ValidationError
+from ..store.runs import RESULT_COLUMNS, Recorder, Run, results_frame  # noqa: F401  (RESULT_COLUMNS is re-exported)
 from .progress import Progress, progress_mode
-from .run_store import RESULT_COLUMNS, Recorder, Run, results_frame  # noqa: F401  (RESULT_COLUMNS is re-exported)
+from .rows import RowSender, run_in_worker
 from .templates import TemplateError, interpolate
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .clients import AsyncOrqClient
-    from .render.table import Summary
+    from ..clients import AsyncOrqClient
+    from ..render.table import Summary
 
 
 def _rows(rows: Any) -> pd.DataFrame:
@@ -110,11 +110,11 @@ def invoke_many(
     again with the same name sends only the rows not yet recorded (and, with
     ``retry_failed=True``, the failed ones). ``trials=N`` sends every row N times
     (a ``trial`` column). ``cache=True`` replays identical earlier answers (see
-    :mod:`orqmagic.cache`). ``attrs`` carry token totals and, with ``prices``
+    :mod:`orqmagic.store.cache`). ``attrs`` carry token totals and, with ``prices``
     (``{"provider/model": (input_per_1m, output_per_1m)}``), an estimated cost.
     """
-    from .clients import AsyncOrqClient, RetryPolicy
-    from .run_store import plan
+    from ..clients import AsyncOrqClient, RetryPolicy
+    from ..store.runs import plan
     from .stats import cost, totals
 
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -132,7 +132,7 @@ def invoke_many(
         deployment_body(key, stream=True, **request)  # so does a template or column problem of every row
     # A row's own value that cannot be sent (a datetime, NaN, ...) fails that row alone, with its error.
     if orq is None:
-        from .config import resolve
+        from ..config import resolve
 
         config = resolve("orq")
 
@@ -146,7 +146,7 @@ def invoke_many(
 
     response_cache = None
     if cache:
-        from .cache import response_cache as open_cache
+        from ..store.cache import response_cache as open_cache
 
         response_cache = open_cache(cache_max_mb, cache_max_age_days)
     slots = [(row, trial) for row in range(len(requests)) for trial in range(1, trials + 1)]
@@ -204,7 +204,7 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
     (HTML in a notebook, aligned text elsewhere); ``summary["latency_ms_mean"]``
     is the raw number and ``summary[[...]]`` a Series of several.
     """
-    from .render.table import Summary
+    from ..render.table import Summary
     from .stats import evaluation
 
     ok = results[results["error"].isna()]
@@ -233,8 +233,8 @@ def send_scores(results: pd.DataFrame, score_column: str = "score", *, comment_c
     """
     import pandas as pd
 
-    from .clients.orq import metrics_body
-    from .outbox import default_outbox
+    from ..clients.orq import metrics_body
+    from ..store.outbox import default_outbox
 
     if score_column not in results:
         raise ValidationError(f"no column {score_column!r} in the results", field="score_column")

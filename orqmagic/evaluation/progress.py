@@ -1,6 +1,6 @@
 """The progress of a batch, drawn by tqdm (a widget in a notebook, a status line in a terminal).
 
-Kept apart from :mod:`orqmagic.batch` so the row sender in :mod:`orqmagic.concurrent`
+Kept apart from :mod:`orqmagic.evaluation.batch` so the row sender in :mod:`orqmagic.evaluation.rows`
 can count rows without importing the batch runner above it.
 """
 
@@ -79,7 +79,7 @@ def progress_mode(progress: bool | None) -> str | None:
     """How to show progress: a tqdm widget in a kernel, a text line in a terminal (or when asked), else nothing."""
     if progress is False:
         return None
-    from .render.live import shell_kind
+    from ..render.live import shell_kind
 
     kind = shell_kind()
     if kind == "kernel":

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import ValidationError
-from .store import Store, StoreError, default_store
+from ..errors import ValidationError
+from .database import Store, StoreError, default_store
 
 if TYPE_CHECKING:
     import pandas as pd

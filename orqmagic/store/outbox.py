@@ -33,14 +33,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .clients.orq import metrics_body
-from .errors import APIError, TransportError, ValidationError
-from .outbox_claims import LEASE_S, claim, new_token
-from .outbox_reports import FlushReport, Receipt, is_transient
-from .store import Store, StoreError, default_store
+from ..clients.orq import metrics_body
+from ..errors import APIError, TransportError, ValidationError
+from .claims import LEASE_S, claim, new_token
+from .database import Store, StoreError, default_store
+from .receipts import FlushReport, Receipt, is_transient
 
 if TYPE_CHECKING:
-    from .clients import OrqClient
+    from ..clients import OrqClient
 
 SUBMISSION_ID_KEY = "orqmagic_submission_id"
 class Outbox:
@@ -55,7 +55,7 @@ class Outbox:
                  lease: float = LEASE_S) -> None:
         legacy: Path | None = None
         if store is None:
-            from .outbox_import import legacy_path
+            from .legacy import legacy_path
 
             self.store, legacy = default_store(), legacy_path()
         elif isinstance(store, Store):
@@ -88,8 +88,8 @@ class Outbox:
     def _client(self) -> OrqClient:
         if self._orq is not None:
             return self._orq
-        from .clients import RetryPolicy
-        from .clients.shared import client
+        from ..clients import RetryPolicy
+        from ..clients.shared import client
 
         # Feedback is kept and retried by the outbox, so one send does not wait long on a dead network.
         return client("orq", timeout=5.0, retry=RetryPolicy(attempts=2, timeout=6.0, max_retry_after=2.0))
@@ -98,7 +98,7 @@ class Outbox:
         """This thread's connection, after importing a legacy JSONL outbox once."""
         conn = self.store.connection()
         if self._legacy is not None:
-            from .outbox_import import import_jsonl
+            from .legacy import import_jsonl
 
             legacy, self._legacy = self._legacy, None
             try:
@@ -146,7 +146,7 @@ class Outbox:
 
     def submit(self, transaction_id: str, **fields: Any) -> Receipt:
         """Validate, record, send at once; a transient failure leaves the submission pending."""
-        from .clients.orq import check_id
+        from ..clients.orq import check_id
 
         transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
         body = metrics_body(**fields)
@@ -323,7 +323,7 @@ def enqueue(conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str
     together, so two notebooks never both send it). Send it with
     :meth:`Outbox.send_one`, or let the next flush do it.
     """
-    from .clients.orq import check_id
+    from ..clients.orq import check_id
 
     transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
     body = metrics_body(**fields)
@@ -360,8 +360,8 @@ _default_lock = threading.Lock()
 
 def default_outbox() -> Outbox:
     """The outbox on the default store (one per store path and legacy file in this process)."""
-    from .outbox_import import legacy_path
-    from .store import default_path
+    from .database import default_path
+    from .legacy import legacy_path
 
     key = (default_path(), str(legacy_path()))
     with _default_lock:

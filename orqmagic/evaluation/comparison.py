@@ -8,121 +8,27 @@ stream and keeps what each column had received.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .aio import run_in_worker
-from .clients.orq import deployment_body, deployment_hint, metrics_body
-from .errors import NotFoundError, OrqMagicError, ValidationError
-from .render.diff import TextDiff
-from .result import InvokeResult
-from .variants import Column, did_you_mean, plan
+from ..clients.orq import deployment_body, metrics_body
+from ..errors import ValidationError
+from ..render.diff import TextDiff
+from ..result import InvokeResult
+from .column_run import ColumnRun
+from .variants import did_you_mean, plan
+from .worker import run_in_worker
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .clients import AsyncOrqClient
+    from ..clients import AsyncOrqClient
 
 FRAME_COLUMNS = ["label", "deployment", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
                  "finish_reason", "error", "id", "trace_id"]
-
-
-class _Run:
-    """The columns' calls on one async client, at most ``concurrency`` at a time."""
-
-    def __init__(self, columns: list[Column], *, stream: bool, concurrency: int,
-                 client_factory: Callable[[], AsyncOrqClient], wake: threading.Event, owns_client: bool) -> None:
-        self.columns, self.stream, self.concurrency = columns, stream, concurrency
-        self._client_factory, self._wake, self._owns_client = client_factory, wake, owns_client
-        self.sandbox = False
-        self._known: list[str] | None = None
-        self._known_lock = asyncio.Lock()
-
-    async def run(self) -> None:
-        client = self._client_factory()
-        self.sandbox = client.config.sandbox
-        semaphore = asyncio.Semaphore(self.concurrency)
-        try:
-            await asyncio.gather(*(self._one(client, semaphore, c) for c in self.columns))
-        finally:
-            if self._owns_client:
-                await client.aclose()
-
-    async def _one(self, client: AsyncOrqClient, semaphore: asyncio.Semaphore, column: Column) -> None:
-        started = time.perf_counter()
-        first: float | None = None
-        error: str | None = None
-        complete = interrupted = False
-        hit = column.cached.hit if column.cached is not None else None
-        column.kept = [] if column.cached is not None and hit is None else None
-        try:
-            if hit is not None:  # replayed from the response cache: nothing is sent
-                for chunk in hit.chunks:
-                    column.acc.add(chunk)
-                self._wake.set()
-            else:
-                async with semaphore:
-                    started = time.perf_counter()
-                    first = await self._fetch(client, column)
-            complete = True
-        except OrqMagicError as exc:
-            error = " ".join(str(exc).split())
-            if isinstance(exc, NotFoundError):
-                column.not_found = True
-                error += await self._hint(client, column.deployment, exc.server_message)
-        except asyncio.CancelledError:
-            interrupted = True
-        column.result = InvokeResult.from_accumulator(
-            column.acc, deployment=column.deployment, complete=complete, interrupted=interrupted, error=error,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            ttft_ms=None if first is None else (first - started) * 1000,
-            streamed=self.stream, sandbox=client.config.sandbox,
-        )
-        if hit is not None:
-            column.result.cached, column.result.cached_at = True, hit.created_at
-            column.result.latency_ms, column.result.ttft_ms = hit.latency_ms, hit.ttft_ms
-        self._wake.set()
-
-    async def _fetch(self, client: AsyncOrqClient, column: Column) -> float | None:
-        """Stream (or invoke) one column; returns when its first chunk arrived."""
-        first: float | None = None
-        if not self.stream:
-            response = await client.invoke(column.deployment, **column.request)
-            column.acc.add(response)
-            column.acc.final = True  # one invoke response is the whole answer
-            if column.kept is not None:
-                column.kept.append(response)
-            return None
-        chunks = client.stream(column.deployment, **column.request)
-        try:
-            async for chunk in chunks:
-                if first is None:
-                    first = time.perf_counter()
-                if column.kept is not None:
-                    column.kept.append(chunk)
-                if column.acc.add(chunk):
-                    self._wake.set()
-        finally:
-            await chunks.aclose()  # closes the HTTP response at once, also on Ctrl-C
-        return first
-
-    async def _hint(self, client: AsyncOrqClient, deployment: str, server_message: str) -> str:
-        """For a 404: the closest existing deployment key, or the keys there are (listed once per run)."""
-        if "did you mean" in server_message.lower():
-            return ""  # the server suggested already
-        async with self._known_lock:
-            if self._known is None:
-                try:
-                    self._known = [d["key"] for d in await client.list_deployments() if d.get("key")]
-                except OrqMagicError:
-                    self._known = []
-        if not self._known:
-            return ""
-        return deployment_hint(deployment, server_message, self._known) or f" (deployments: {', '.join(self._known[:8])})"
 
 
 @dataclass
@@ -202,12 +108,12 @@ class Comparison:
         return receipts
 
     def _repr_markdown_(self) -> str:
-        from .render.columns import final_markdown
+        from ..render.columns import final_markdown
 
         return final_markdown(self)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from .render.columns import final_text
+        from ..render.columns import final_text
 
         printer.text(repr(self) if cycle else final_text(self))
 
@@ -250,7 +156,7 @@ def compare(
     ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use instead of one from
     the configuration.
     """
-    from .render.columns import columns_view
+    from ..render.columns import columns_view
 
     if fmt not in ("markdown", "text", "json"):
         raise ValidationError(f"format must be markdown, text or json, got {fmt!r}", field="format")
@@ -258,8 +164,8 @@ def compare(
         raise ValidationError("concurrency must be a whole number >= 1", field="concurrency")
     columns = plan(keys, prompt, variants, {"system": system, "messages": messages, **fields})
     if orq is None:
-        from .clients import AsyncOrqClient
-        from .config import resolve
+        from ..clients import AsyncOrqClient
+        from ..config import resolve
 
         config = resolve("orq")
         kwargs = {} if timeout is None else {"stream_timeout": timeout}
@@ -273,7 +179,7 @@ def compare(
             return orq
 
     if cache:
-        from .cache import response_cache
+        from ..store.cache import response_cache
 
         store = response_cache(cache_max_mb, cache_max_age_days)
         for column in columns:
@@ -282,7 +188,7 @@ def compare(
 
     view = columns_view(display=display, fmt=fmt, throttle=throttle, footer=footer)
     wake = threading.Event()
-    run = _Run(columns, stream=stream, concurrency=concurrency, client_factory=factory, wake=wake,
+    run = ColumnRun(columns, stream=stream, concurrency=concurrency, client_factory=factory, wake=wake,
                owns_client=orq is None)
     started = time.perf_counter()
     view.start(columns)

@@ -16,15 +16,15 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import review_store
-from .errors import ValidationError
-from .review_scale import Rubric, Scale, make_scale, rubric_of
-from .store import Store, default_store
+from ..errors import ValidationError
+from ..store import Store, default_store
+from ..store import reviews as review_store
+from .scales import Rubric, Scale, make_scale, rubric_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .outbox import Outbox
+    from ..store.outbox import Outbox
 
 SKIP = object()  # record(case, SKIP): looked at, no score (next unscored passes it; scoring it later replaces it)
 JUDGE_COLUMNS = ("score", "reason", "judge_error")
@@ -232,7 +232,7 @@ class ReviewSession:
 
     def _sending(self) -> _Sender:
         if self._sender is None:
-            from .outbox import default_outbox
+            from ..store.outbox import default_outbox
 
             self._sender = _Sender(self._outbox or default_outbox())
         return self._sender

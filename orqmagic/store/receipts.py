@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import RateLimitError, ServerError, TransportError
+from ..errors import RateLimitError, ServerError, TransportError
 
 
 def is_transient(exc: Exception) -> bool:

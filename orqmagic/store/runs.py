@@ -20,8 +20,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import ValidationError
-from .store import Store, default_store
+from ..errors import ValidationError
+from .database import Store, default_store
 
 if TYPE_CHECKING:
     import pandas as pd

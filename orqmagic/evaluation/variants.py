@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clients.accumulator import StreamAccumulator
-from .clients.orq import build_messages, deployment_body
-from .errors import ValidationError
-from .result import InvokeResult
+from ..clients.accumulator import StreamAccumulator
+from ..clients.orq import build_messages, deployment_body
+from ..errors import ValidationError
+from ..result import InvokeResult
 
 #: Request fields a variant may set, besides the deployment_body fields.
 _MESSAGE_FIELDS = ("prompt", "system", "messages")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .store import Store, home
+from .database import Store, home
 
 _RECORD_START = re.compile(r'(?=\{"op")')
 

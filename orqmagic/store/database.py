@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OrqMagicError
+from ..errors import OrqMagicError
 
 FILENAME = "orqmagic.sqlite3"
 BUSY_TIMEOUT_S = 30.0  # two notebooks and a flush queue on the write lock; a wait this long means trouble

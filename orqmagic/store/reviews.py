@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .database import Store, StoreError
 from .outbox import enqueue
-from .store import Store, StoreError
 
 _COLUMNS = "case_key, score, comment, skipped, response_id, reviewer, metric, sent_score, submission_id, updated_at"
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 MAX_POINTS = 10  # one key per value: the digits 1..9 and 0
 
@@ -45,7 +45,7 @@ class Scale:
 
     def check(self, value: Any) -> Any:
         """``value`` as stored (numpy scalars and whole floats made plain), or a ValidationError naming the scale."""
-        from .review_store import plain
+        from ..store.reviews import plain
 
         value = plain(value)
         if isinstance(value, bool):

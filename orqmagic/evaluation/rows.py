@@ -15,16 +15,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import aio
-from .clients.accumulator import StreamAccumulator
-from .clients.orq import deployment_body
-from .errors import OrqMagicError
+from ..clients.accumulator import StreamAccumulator
+from ..clients.orq import deployment_body
+from ..errors import OrqMagicError
+from . import worker as aio
 
 if TYPE_CHECKING:
-    from .cache import ResponseCache
-    from .clients import AsyncOrqClient
+    from ..clients import AsyncOrqClient
+    from ..store.cache import ResponseCache
+    from ..store.runs import Recorder
     from .progress import Progress
-    from .run_store import Recorder
 
 
 class RowSender:
