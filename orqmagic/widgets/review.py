@@ -60,6 +60,7 @@ class ReviewQueue(w.VBox):
         self._handles: list[Any] = []
         s = self.session
         self.header = w.HTML()
+        self.header.add_class("orqmagic-review-header")
         self.rubric = w.HTML(self._rubric_html())
         self.inputs = w.HTML()
         self.answer = w.Output(layout=w.Layout(width="100%"))
@@ -80,7 +81,9 @@ class ReviewQueue(w.VBox):
                                      self.next_unscored)
         self.comment = w.Text(placeholder="comment (Enter keeps it; type it before the score to send it along)",
                               continuous_update=False, layout=w.Layout(width="100%"))
-        self.comment.on_submit(lambda _: self._comment())
+        self.comment.observe(lambda _: self._comment(), names="value")  # Enter, or leaving the field
+        self._shown_case: int | None = None
+        self._showing = False  # True while _show fills the controls: their change is not the reviewer's
         self.keybox = w.Text(value=self._decoder.initial(), continuous_update=True, description="⌨",
                              tooltip="click here (or Tab to it) and score with the keys",
                              layout=w.Layout(width="64px"), style={"description_width": "18px"})
@@ -193,6 +196,8 @@ class ReviewQueue(w.VBox):
         self._score(value)
 
     def _comment(self) -> None:
+        if self._showing:
+            return
         text = self.comment.value.strip()
         stored = self.session.review_of()
         if not text and not (stored and stored.comment):
@@ -231,12 +236,18 @@ class ReviewQueue(w.VBox):
         self.expected.value = _section("expected", expected)
         judge = [(c, row[c]) for c in ("score", "reason", "judge_error") if c in row and _shown(row[c])]
         self.judge.value = _section("judge", judge)
-        self._show_answer(row)
+        if self._shown_case != s.position:  # the answer is redrawn only when the case changes
+            self._shown_case = s.position
+            self._show_answer(row)
         for button, value in zip(self.score_buttons, s.scale.values, strict=True):
             button.button_style = "success" if review is not None and review.score == value else ""
         self.back_button.disabled = s.position == 0
         self.next_button.disabled = s.position == len(s.cases) - 1
-        self.comment.value = (review.comment or "") if review is not None else ""
+        self._showing = True
+        try:
+            self.comment.value = (review.comment or "") if review is not None else ""
+        finally:
+            self._showing = False
         self.hint.value = ('<span class="orqmagic-label orqmagic-keys-on">keys on: '
                            f'{html.escape(s.scale.describe())} · {html.escape(KEY_HELP)}</span>'
                            '<span class="orqmagic-label orqmagic-keys-off">click ⌨ (or Tab to it) to score with '
