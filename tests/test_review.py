@@ -231,7 +231,8 @@ def test_saved_view_shows_progress_and_distribution(sandbox_env):
 @given(st.lists(st.tuples(st.sampled_from(["type", "deliver", "apply", "echo"]), st.sampled_from("0123456789nbsu")),
                 min_size=1, max_size=60))
 def test_every_keystroke_is_read_exactly_once_in_order(steps):
-    """A front end types, sends values, applies the kernel's clears late and replays old echoes, in any order."""
+    """A front end types and sends values, applies the kernel's clears late, and applies the echo of the last
+    value it sent after a clear (ipywidgets 8 drops older echoes), in any order."""
     decoder = KeyDecoder()
     box = decoder.initial()            # what the front end's input holds
     to_kernel: list[str] = []          # values in flight, in order
@@ -257,7 +258,9 @@ def test_every_keystroke_is_read_exactly_once_in_order(steps):
         elif action == "apply" and to_front:
             box = to_front.pop(0)
         elif action == "echo" and echoes:
-            box = echoes.pop(0)  # ipywidgets 8 restores the echo of the last value it sent
+            echo = echoes.pop(0)
+            if not echoes and not to_kernel:  # ipywidgets 8 applies only the echo of the last value it sent
+                box = echo
     while to_kernel:
         deliver()
     assert read == typed
@@ -315,7 +318,7 @@ def test_queue_agreement_against_a_judged_frame(sandbox_env):
 
     result = queue.agreement(judged)
     assert result["cases"] == n - 1  # the judge failed on the last case: left out
-    assert result["agreement"] == pytest.approx(sum(a == b for a, b in zip(HUMAN[:-1], JUDGE[:-1])) / (n - 1))
+    assert result["agreement"] == pytest.approx(sum(a == b for a, b in zip(HUMAN[:-1], JUDGE[:-1], strict=True)) / (n - 1))
     assert result["spearman"] == pytest.approx(spearmanr(HUMAN[:-1], JUDGE[:-1]).statistic)
     thumbs = orqmagic.review(results(4, score=[1, 0, 1, 1]), name="agree-thumbs", scale="thumbs", send=False)
     for case, score in enumerate([1, 0, 0, 1]):

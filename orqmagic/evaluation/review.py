@@ -204,7 +204,7 @@ class ReviewSession:
             feedback = {"score": self.scale.orq_score(value), "metadata": self._metadata(case, value, text)}
         submission = review_store.save(self.store, self.name, case, score=value, comment=comment, skipped=skip,
                                        response_id=response_id, reviewer=self.reviewer, metric=self.rubric.name,
-                                       feedback=feedback)
+                                       feedback=feedback, outbox=self._sending().outbox if feedback else None)
         review = self._reload_one(case)
         if submission is not None:
             self._sending().put(submission)

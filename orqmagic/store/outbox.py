@@ -188,7 +188,7 @@ class Outbox:
         """Claim and send one recorded submission (see :func:`enqueue`): ``sent``, ``pending`` (a transient
         failure keeps it for the next flush), ``rejected``, ``damaged``, or None when another sender holds it
         or it is already done. Either way it is sent at most once by our bookkeeping."""
-        if not self._claim(submission_id):
+        if not self._holds(submission_id) and not self._claim(submission_id):
             return None
         row = self._db().execute("SELECT transaction_id, body FROM outbox WHERE submission_id = ?",
                                  (submission_id,)).fetchone()
@@ -203,6 +203,16 @@ class Outbox:
             self._retry_in_background()
             return "sent"
         return "pending" if report.pending else ("rejected" if report.rejected else "damaged")
+
+    def enqueue(self, conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str:
+        """:func:`enqueue` held by this sender (for its lease), so a background flush leaves it to
+        :meth:`send_one` and the submissions of one caller go out in the order they were given."""
+        return enqueue(conn, transaction_id, claimed_by=self._token, claim_until=time.time() + self.lease, **fields)
+
+    def _holds(self, submission_id: str) -> bool:
+        row = self._db().execute("SELECT 1 FROM outbox WHERE submission_id = ? AND status = 'pending' AND claimed_by = ?",
+                                 (submission_id, self._token)).fetchone()
+        return row is not None
 
     def _settle(self, submission_id: str, status: str, error: str | None) -> str | None:
         """Mark a claimed record done; returns a note if the store refused (it stays pending, may be re-sent)."""
@@ -315,7 +325,8 @@ class Outbox:
         self._stop.clear()
 
 
-def enqueue(conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str:
+def enqueue(conn: sqlite3.Connection, transaction_id: str, *, claimed_by: str | None = None,
+            claim_until: float | None = None, **fields: Any) -> str:
     """Record a pending submission inside the caller's transaction and return its id; nothing is sent yet.
 
     For callers whose own state must change in the same transaction as the
@@ -330,9 +341,10 @@ def enqueue(conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str
     submission_id = uuid.uuid4().hex
     body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
     now = time.time()
-    conn.execute("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, updated_at) "
-                 "VALUES (?, ?, ?, 'pending', 0, ?, ?)",
-                 (submission_id, transaction_id, json.dumps(body, separators=(",", ":"), allow_nan=False), now, now))
+    conn.execute("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, updated_at, "
+                 "claimed_by, claim_until) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                 (submission_id, transaction_id, json.dumps(body, separators=(",", ":"), allow_nan=False), now, now,
+                  claimed_by, claim_until))
     return submission_id
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .database import Store, StoreError
-from .outbox import enqueue
+from .outbox import Outbox, enqueue
 
 _COLUMNS = "case_key, score, comment, skipped, response_id, reviewer, metric, sent_score, submission_id, updated_at"
 
@@ -61,14 +61,15 @@ def _decode(text: str | None) -> Any:
 
 def save(store: Store, queue: str, case: Any, *, score: Any, comment: str | None, skipped: bool,
          response_id: str | None, reviewer: str, metric: str | None,
-         feedback: dict[str, Any] | None) -> str | None:
+         feedback: dict[str, Any] | None, outbox: Outbox | None = None) -> str | None:
     """Upsert one case's review in one ``BEGIN IMMEDIATE`` transaction; returns the outbox record to send, if any.
 
     ``score`` None keeps the stored score (a comment alone); ``comment`` None
     keeps the stored comment. ``feedback`` (metrics fields: ``score``,
     ``metadata``) is recorded in the outbox only if this score differs from the
     last one sent for the case, so a value is sent once however often it is
-    given, by however many notebooks.
+    given, by however many notebooks. The record is held by ``outbox`` (its
+    sender sends it next, in order), else left for any flush.
     """
     key = case_key(case)
     encoded = None if score is None else json.dumps(plain(score))
@@ -82,7 +83,8 @@ def save(store: Store, queue: str, case: Any, *, score: Any, comment: str | None
             sent = row["sent_score"] if row else None
             submission = None
             if feedback is not None and encoded is not None and encoded != sent and response_id:
-                submission = enqueue(conn, response_id, **feedback)
+                submission = (outbox.enqueue(conn, response_id, **feedback) if outbox is not None
+                              else enqueue(conn, response_id, **feedback))
                 sent = encoded
             conn.execute(
                 f"INSERT OR REPLACE INTO reviews (queue, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
