@@ -299,8 +299,9 @@ def reviews_frame(reviews: list[review_store.Review], scale: Scale | None = None
         "metric": [r.metric for r in reviews],
         "response_id": [r.response_id for r in reviews],
     })
-    if scale is not None and scale.numeric:
-        frame["score"] = pd.array(frame["score"], dtype="Int64")
+    given = [r.score for r in reviews if r.score is not None]
+    if (scale is not None and scale.numeric) or (scale is None and given and all(type(v) is int for v in given)):
+        frame["score"] = pd.array([r.score for r in reviews], dtype="Int64")  # whole numbers stay whole; blanks <NA>
     return frame
 
 
