@@ -60,6 +60,9 @@ class Scale:
         return self.orq_scores[self.values.index(value)]
 
     def describe(self) -> str:
+        """The keys of the scale for a hint line: ``1–5 score``, ``0 👎 · 1 👍``, ``1 bad · 2 ok · 3 good``."""
+        if self.labels == self.keys:
+            return f"{self.keys[0]}–{self.keys[-1]} score"
         return " · ".join(f"{k} {lab}" for k, lab in zip(self.keys, self.labels, strict=True))
 
 

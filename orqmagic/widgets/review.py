@@ -77,7 +77,7 @@ class ReviewQueue(w.VBox):
         self.back_button = self._nav("◀ back", "previous case (b)", self.back)
         self.skip_button = self._nav("skip", "no score, on to the next (s)", self.skip)
         self.next_button = self._nav("next ▶", "next case (n)", self.next)
-        self.open_button = self._nav("next unscored ⏭", "the next case neither scored nor skipped (u)",
+        self.open_button = self._nav("next unscored »", "the next case neither scored nor skipped (u)",
                                      self.next_unscored)
         self.comment = w.Text(placeholder="comment (Enter keeps it; type it before the score to send it along)",
                               continuous_update=False, layout=w.Layout(width="100%"))
@@ -170,8 +170,10 @@ class ReviewQueue(w.VBox):
         except OrqMagicError as exc:
             self._show(f"⚠ {exc}", kind="error")
             return
+        done = self.session.scored == len(self.session.cases)
         self.session.next()
-        self._show()
+        self._show(f"✓ all {len(self.session.cases)} cases scored: queue.scores has them, queue.agreement(judged) "
+                   "compares them to a judge" if done else None, kind="ok")
 
     def _keys(self, change: dict[str, Any]) -> None:
         typed = self._decoder.feed(change["new"])
@@ -267,7 +269,7 @@ class ReviewQueue(w.VBox):
         rubric = self.session.rubric
         if not rubric.text:
             return ""
-        return (f'<details class="orqmagic-section"><summary><b>{html.escape(rubric.label)}</b> rubric</summary>'
+        return (f'<details open class="orqmagic-section"><summary><b>{html.escape(rubric.label)}</b> rubric</summary>'
                 f"{html.escape(rubric.text)}</details>")
 
     # -- what a saved notebook keeps ---------------------------------------------------------------
