@@ -10,10 +10,12 @@ queue stood.
 from __future__ import annotations
 
 import getpass
+import html
 import math
 import queue as _queue
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
@@ -246,11 +248,9 @@ class ReviewSession:
     def frame(self) -> pd.DataFrame:
         return reviews_frame(list(self.reviews.values()), self.scale)
 
-    def agreement(self, judged: pd.DataFrame, column: str = "score") -> pd.Series:
-        """Human scores against a judge's ``column`` over the cases both scored: agreement rate, and Cohen's
-        kappa (thumbs and labels) or Spearman's rho (numeric scales)."""
-        import pandas as pd
-
+    def agreement(self, judged: pd.DataFrame, column: str = "score") -> Agreement:
+        """Human scores against a judge's ``column`` over the cases both scored (the judge's errors left out):
+        the agreement rate, and Cohen's kappa (thumbs and labels) or Spearman's rho (numeric scales)."""
         from .stats import cohen_kappa, match_rate, spearman
 
         if column not in judged:
@@ -268,12 +268,55 @@ class ReviewSession:
                 continue
             human.append(review.score)
             judge.append(review_store.plain(verdict))
-        out = {"cases": len(human), "agreement": match_rate(human, judge) if human else math.nan}
         if self.scale.numeric:
-            out["spearman"] = spearman(human, [float(v) for v in judge]) if human else math.nan
-        else:
-            out["cohen_kappa"] = cohen_kappa(human, judge) if human else math.nan
-        return pd.Series(out, name=f"{self.name} vs {column}", dtype=object)
+            try:
+                numbers = [float(v) for v in judge]
+            except (TypeError, ValueError):
+                raise ValidationError(f"the judge's {column!r} column is not numeric; this queue's scale is",
+                                      field="column") from None
+            return Agreement(self.name, column, len(human), match_rate(human, judge) if human else math.nan,
+                             "spearman", spearman(human, numbers) if human else math.nan)
+        return Agreement(self.name, column, len(human), match_rate(human, judge) if human else math.nan,
+                         "cohen_kappa", cohen_kappa(human, judge) if human else math.nan)
+
+
+FEW_CASES = 20  # below this, kappa and rho swing widely with one case: say so
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How often people and a judge agree: ``cases`` compared, exact ``agreement`` rate, and ``statistic``
+    (``"cohen_kappa"`` or ``"spearman"``) with its ``value``. ``result["spearman"]`` reads it by name."""
+
+    queue: str
+    column: str
+    cases: int
+    agreement: float
+    statistic: str
+    value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cases": self.cases, "agreement": self.agreement, self.statistic: self.value}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.to_dict()[name]
+
+    def _lines(self) -> list[str]:
+        from ..render.numbers import human
+
+        name = {"cohen_kappa": "Cohen's kappa", "spearman": "Spearman's rho"}[self.statistic]
+        note = " (few cases: a rough indication)" if self.cases < FEW_CASES else ""
+        return [f"{self.queue} vs {self.column}: {self.cases} cases both scored{note}",
+                f"agreement {human(self.agreement * 100, 2) if self.cases else '—'} %",
+                f"{name} {'—' if math.isnan(self.value) else f'{self.value:.2f}'}"]
+
+    def __repr__(self) -> str:
+        first, *rest = self._lines()
+        return first + "\n  " + "\n  ".join(rest)
+
+    def _repr_html_(self) -> str:
+        first, *rest = (html.escape(line) for line in self._lines())
+        return f"<div><b>{first}</b><br>{'<br>'.join(rest)}</div>"
 
 
 def _present(value: Any) -> bool:
@@ -354,4 +397,4 @@ class _Sender:
         return done.wait(timeout)
 
 
-__all__ = ["SKIP", "ReviewSession", "load_review", "reviews_frame"]
+__all__ = ["SKIP", "Agreement", "ReviewSession", "load_review", "reviews_frame"]

@@ -23,6 +23,8 @@ from .keys import KeyDecoder
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..evaluation.review import Agreement
+
 KEY_HELP = "n next · b back · s skip · u next unscored · c comment (Enter keeps it)"
 STYLE = """<style>
 .orqmagic-review{max-width:980px;border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:6px 10px}
@@ -154,7 +156,7 @@ class ReviewQueue(w.VBox):
         self.session.reload()
         return self.session.frame()
 
-    def agreement(self, judged: pd.DataFrame, column: str = "score") -> pd.Series:
+    def agreement(self, judged: pd.DataFrame, column: str = "score") -> Agreement:
         """How often people and a judge agree (see :meth:`ReviewSession.agreement`)."""
         self.session.reload()
         return self.session.agreement(judged, column)
