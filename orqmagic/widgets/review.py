@@ -9,6 +9,7 @@ local store before the next case shows and hands the feedback to the outbox.
 from __future__ import annotations
 
 import html
+import re
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -99,7 +100,7 @@ class ReviewQueue(w.VBox):
         self.style = w.HTML(STYLE % {"hide": f".orqmagic-saved-{self._token}"})
         super().__init__([
             self.style, self.header, self.rubric, self.inputs, self.answer, self.expected, self.judge,
-            w.HBox([w.HTML(f'<span class="orqmagic-label" style="line-height:28px">{html.escape(s.rubric.label)}'
+            w.HBox([w.HTML(f'<span class="orqmagic-label" style="line-height:28px">{_esc(s.rubric.label)}'
                            "</span>"), *self.score_buttons]),
             w.HBox([self.back_button, self.skip_button, self.next_button, self.open_button]),
             self.comment, w.HBox([self.keybox, self.hint]), self.status,
@@ -231,10 +232,10 @@ class ReviewQueue(w.VBox):
         row = s.row()
         review = s.review_of()
         given = "" if review is None else (
-            f" · yours: <b>{html.escape(_label(s, review.score))}</b>" if review.score is not None
+            f" · yours: <b>{_esc(_label(s, review.score))}</b>" if review.score is not None
             else (" · skipped" if review.skipped else ""))
-        self.header.value = (f'<b>{html.escape(self.name)}</b> · case <code>{html.escape(str(self.case))}</code> · '
-                             f'<span class="orqmagic-position">{html.escape(s.progress())}</span>{given}')
+        self.header.value = (f'<b>{_esc(self.name)}</b> · case <code>{_esc(str(self.case))}</code> · '
+                             f'<span class="orqmagic-position">{_esc(s.progress())}</span>{given}')
         self.inputs.value = _section("input", [(c, row[c]) for c in s.show]) if s.show else ""
         expected = [(c, row[c]) for c in ("expected", "expected_output", "expectedOutput", "reference") if c in row]
         self.expected.value = _section("expected", expected)
@@ -253,7 +254,7 @@ class ReviewQueue(w.VBox):
         finally:
             self._showing = False
         self.hint.value = ('<span class="orqmagic-label orqmagic-keys-on">keys on: '
-                           f'{html.escape(s.scale.describe())} · {html.escape(KEY_HELP)}</span>'
+                           f'{_esc(s.scale.describe())} · {_esc(KEY_HELP)}</span>'
                            '<span class="orqmagic-label orqmagic-keys-off">click ⌨ (or Tab to it) to score with '
                            'the keys</span>')
         self.status.value = status_html(kind, message) if message else ""
@@ -271,8 +272,8 @@ class ReviewQueue(w.VBox):
         rubric = self.session.rubric
         if not rubric.text:
             return ""
-        return (f'<details open class="orqmagic-section"><summary><b>{html.escape(rubric.label)}</b> rubric</summary>'
-                f"{html.escape(rubric.text)}</details>")
+        return (f'<details open class="orqmagic-section"><summary><b>{_esc(rubric.label)}</b> rubric</summary>'
+                f"{_esc(rubric.text)}</details>")
 
     # -- what a saved notebook keeps ---------------------------------------------------------------
 
@@ -288,14 +289,14 @@ class ReviewQueue(w.VBox):
         dist = s.distribution()
         top = max((n for _, n in dist), default=0) or 1
         rows = "".join(
-            f'<tr><td style="text-align:right;padding-right:8px">{html.escape(label)}</td>'
+            f'<tr><td style="text-align:right;padding-right:8px">{_esc(label)}</td>'
             f'<td style="text-align:right;padding-right:8px">{n}</td>'
             f'<td><div style="background:var(--jp-brand-color1,#1976d2);height:10px;width:{round(160 * n / top)}px">'
             "</div></td></tr>" for label, n in dist)
         skipped = f", {s.skipped} skipped" if s.skipped else ""
-        return (f'<div class="orqmagic-saved-{self._token}"><b>Review {html.escape(self.name)}</b>: '
+        return (f'<div class="orqmagic-saved-{self._token}"><b>Review {_esc(self.name)}</b>: '
                 f"{s.scored} of {len(s.cases)} scored{skipped}"
-                + (f" · metric {html.escape(s.rubric.name)}" if s.rubric.name else "")
+                + (f" · metric {_esc(s.rubric.name)}" if s.rubric.name else "")
                 + f'<table style="margin-top:4px">{rows}</table>'
                 '<span style="font-size:0.85em;opacity:0.75">saved view: run the cell to review</span></div>')
 
@@ -323,6 +324,14 @@ class ReviewQueue(w.VBox):
                 handle.update(bundle, raw=True)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _esc(text: str) -> str:
+    """Escaped for HTML, without control characters or direction overrides (they would garble the page)."""
+    return html.escape(_CONTROL.sub("", text))
+
+
 def _label(session: ReviewSession, value: Any) -> str:
     scale = session.scale
     return scale.labels[scale.values.index(value)] if value in scale.values else str(value)
@@ -336,7 +345,7 @@ def _section(title: str, items: list[tuple[Any, Any]]) -> str:
     items = [(k, v) for k, v in items if _shown(v)]
     if not items:
         return ""
-    body = "<br>".join(f'<span class="orqmagic-label">{html.escape(str(k))}</span>{html.escape(str(v))}'
+    body = "<br>".join(f'<span class="orqmagic-label">{_esc(str(k))}</span>{_esc(str(v))}'
                        for k, v in items)
     return f'<div class="orqmagic-section"><span class="orqmagic-label"><b>{title}</b></span><br>{body}</div>'
 
