@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.test_browser import ARTIFACTS, CHROMIUM, cells, open_page, run_all, start_server
@@ -88,4 +90,20 @@ def test_ten_cases_scored_with_the_keyboard_only(review_page):
     if page.name.startswith("lab"):
         theme = page.name.split("-")[1]
         page.locator(".orqmagic-review").screenshot(path=str(DOCS / f"review-{theme}.png"))
+    # What the saved notebook keeps: the progress and distribution, as HTML and text, not a widget placeholder.
+    saved_file = page.root / "work" / "review-demo.ipynb"
+    before = saved_file.stat().st_mtime_ns
+    page.evaluate("() => document.activeElement?.blur()")
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 60
+    while saved_file.stat().st_mtime_ns == before:
+        assert time.monotonic() < deadline, "the notebook was not saved"
+        time.sleep(0.1)
+    outputs = nbformat.read(saved_file, as_version=4).cells[0].outputs
+    saved = [o for o in outputs if "text/html" in o.get("data", {})]
+    assert len(saved) == 1 and "10 of 10 scored" in saved[0].data["text/html"]
+    assert saved[0].data["text/plain"].startswith("ReviewQueue 'browser': 10 of 10 scored · Helpfulness 1: 2, 2: 2")
+    if page.name == "lab-light":
+        page.set_content(f"<body style='font-family:sans-serif;padding:12px'>{saved[0].data['text/html']}</body>")
+        page.locator("body > div").screenshot(path=str(DOCS / "review-saved.png"))
     shutil.rmtree(ARTIFACTS / "tmp", ignore_errors=True)

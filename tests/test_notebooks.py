@@ -125,6 +125,6 @@ def test_judges_review_section(sandbox_env, sandbox):
     assert "clear, correct steps" in scores and "misses the refund window" in scores
     agreement = outputs_of(notebook, 'if "judged" not in globals()')[0].data["text/plain"]
     assert "3 cases both scored" in agreement and "Spearman's rho" in agreement
-    sent = [r for r in sandbox.received("orq.metrics") if r["body"]["metadata"].get("review") == "05-judges-review"]
+    sent = [r for r in sandbox.received("orq.metrics") if (r["body"].get("metadata") or {}).get("review") == "05-judges-review"]
     assert sorted(r["body"]["metadata"]["value"] for r in sent) == [2, 4, 5]
 

@@ -82,11 +82,12 @@ def test_a_score_recorded_by_a_killed_process_is_sent_once_by_the_next_flush(san
     assert again.wait_sent() and Outbox(default_store()).flush().sent == [] and len(arrived()) == 1
 
 
-def test_answers_without_a_response_id_are_kept_and_not_sent(sandbox_env):
-    results = frame(id=["01NOTSENT00000000000000000", None, float("nan"), ""], error=[None, "boom", None, None])
+def test_answers_without_a_usable_response_id_are_kept_and_not_sent(sandbox_env):
+    results = frame(id=["01NOTSENT00000000000000000", None, float("nan"), "../invoke?x=1"],
+                    error=[None, "boom", None, None])
     session = ReviewSession(results, name="no-id")
     for case in range(1, 4):
-        session.record(case, 3)
+        session.record(case, 3)  # no id, NaN, an id that could reach another URL path: kept, never sent
     assert session.wait_sent()
     assert len(load_review("no-id")) == 3
     assert not [r for r in sandbox_env.received("orq.metrics") if (r["body"].get("metadata") or {}).get("review") == "no-id"]

@@ -66,7 +66,7 @@ def test_each_key_lands_in_the_store_before_the_next_case_shows(sandbox_env):
         assert store_rows(home, "kernel-keys")[4] == 5
         out = kw.execute("print(queue.wait_sent(), len(queue.scores), queue.case)")
         assert out.split() == ["True", "5", "5"]
-    got = [r for r in sandbox_env.received("orq.metrics") if r["body"]["metadata"].get("review") == "kernel-keys"]
+    got = [r for r in sandbox_env.received("orq.metrics") if (r["body"].get("metadata") or {}).get("review") == "kernel-keys"]
     values = [(r["body"]["metadata"]["case"], r["body"]["metadata"]["value"]) for r in got]
     assert values == [(0, 4), (1, 5), (2, 3), (3, 1), (4, 2), (4, 5)]  # each once; the change once more
     assert all(r["body"]["metadata"]["source"] == "human" and r["body"]["metadata"]["metric"] == "Helpfulness"
@@ -87,7 +87,7 @@ def test_a_new_kernel_resumes_where_the_queue_stood(sandbox_env):
         assert "4 of 6 · 2 scored · 1 skipped" in position(kw, header)
         out = kw.execute("print(orqmagic.load_review('kernel-resume').set_index('case')['score'].to_dict())")
         assert "0: 3, 1: 4" in out
-    sent = [r for r in sandbox_env.received("orq.metrics") if r["body"]["metadata"].get("review") == "kernel-resume"]
+    sent = [r for r in sandbox_env.received("orq.metrics") if (r["body"].get("metadata") or {}).get("review") == "kernel-resume"]
     assert len(sent) == 2  # nothing re-sent on resume, nothing sent for a skip
 
 
@@ -115,7 +115,7 @@ def test_two_kernels_on_one_queue_never_lose_or_double_a_score(sandbox_env):
         second.close()
     sent: dict[int, list[int]] = {}
     for r in sandbox_env.received("orq.metrics"):
-        if r["body"]["metadata"].get("review") == "kernel-two":
+        if (r["body"].get("metadata") or {}).get("review") == "kernel-two":
             sent.setdefault(r["body"]["metadata"]["case"], []).append(r["body"]["metadata"]["value"])
     for case in range(24):
         given = ({4} if case < 16 else set()) | ({4 if case % 2 else 5} if case >= 8 else set())

@@ -109,6 +109,18 @@ class ReviewSession:
         value = self.results["id"].iat[row]
         return value if isinstance(value, str) and value else None
 
+    def _sendable(self, response_id: str | None) -> bool:
+        """An id feedback can be sent to; a malformed one (``../x``) is not, but the score is still kept."""
+        from ..clients.orq import check_id
+
+        if not response_id:
+            return False
+        try:
+            check_id(response_id, "id", what="the response id")
+        except ValidationError:
+            return False
+        return True
+
     # -- position ----------------------------------------------------------------------------
 
     @property
@@ -201,7 +213,7 @@ class ReviewSession:
         response_id = self._response_id(row)
         stored = self.review_of(case)
         feedback = None
-        if self.send and value is not None and response_id:
+        if self.send and value is not None and self._sendable(response_id):
             text = comment if comment is not None else (stored.comment if stored else None)
             feedback = {"score": self.scale.orq_score(value), "metadata": self._metadata(case, value, text)}
         submission = review_store.save(self.store, self.name, case, score=value, comment=comment, skipped=skip,
