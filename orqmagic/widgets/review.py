@@ -40,7 +40,7 @@ STYLE = """<style>
 .orqmagic-review .orqmagic-keys-on{display:none}
 .orqmagic-review:has(.orqmagic-keybox input:focus) .orqmagic-keys-on{display:inline}
 .orqmagic-review:has(.orqmagic-keybox input:focus) .orqmagic-keys-off{display:none}
-%(hide)s{display:none}
+%(hide)s{display:none !important}
 </style>"""
 
 
@@ -289,15 +289,14 @@ class ReviewQueue(w.VBox):
         dist = s.distribution()
         top = max((n for _, n in dist), default=0) or 1
         rows = "".join(
-            f'<tr><td style="text-align:right;padding-right:8px">{_esc(label)}</td>'
-            f'<td style="text-align:right;padding-right:8px">{n}</td>'
+            f'<tr><td style="text-align:right;padding-right:8px;font-weight:bold">{_esc(label)}</td>'
             f'<td><div style="background:var(--jp-brand-color1,#1976d2);height:10px;width:{round(160 * n / top)}px">'
-            "</div></td></tr>" for label, n in dist)
+            f'</div></td><td style="padding-left:8px">{n}</td></tr>' for label, n in dist)
         skipped = f", {s.skipped} skipped" if s.skipped else ""
-        return (f'<div class="orqmagic-saved-{self._token}"><b>Review {_esc(self.name)}</b>: '
-                f"{s.scored} of {len(s.cases)} scored{skipped}"
-                + (f" · metric {_esc(s.rubric.name)}" if s.rubric.name else "")
-                + f'<table style="margin-top:4px">{rows}</table>'
+        return (f'<div class="orqmagic-saved-{self._token}" style="display:inline-block">'
+                f"<b>Review {_esc(self.name)}</b>: {s.scored} of {len(s.cases)} scored{skipped}"
+                f'<table style="margin-top:4px"><tr><th style="text-align:right;padding-right:8px">{_esc(s.rubric.label)}'
+                f'</th><th></th><th style="padding-left:8px;text-align:left">cases</th></tr>{rows}</table>'
                 '<span style="font-size:0.85em;opacity:0.75">saved view: run the cell to review</span></div>')
 
     def _static_bundle(self) -> dict[str, Any]:
