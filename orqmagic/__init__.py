@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
-from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec
-from importlib.util import spec_from_loader
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -145,14 +143,18 @@ _MOVED = {
 }
 
 
-class _MovedModules(MetaPathFinder, Loader):
-    """Answers an old module path with the module that now lives at its new one."""
+class _MovedModules:
+    """Answers an old module path with the module that now lives at its new one.
+
+    A finder and loader by protocol (``find_spec``, ``create_module``, ``exec_module``), not by
+    subclassing ``importlib.abc``, which would import ``importlib.resources`` and its friends.
+    """
 
     def __init__(self) -> None:
         self.real_specs: dict[str, ModuleSpec | None] = {}
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        return spec_from_loader(fullname, self) if fullname in _MOVED else None
+        return ModuleSpec(fullname, self) if fullname in _MOVED else None
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
         module = import_module(_MOVED[spec.name])
@@ -181,13 +183,14 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext orqmagic``: register ``%%invoke``, ``%orq`` and friends."""
+    """``%load_ext orqmagic``: register ``%%invoke``, ``%orq`` and friends in ``ipython`` (the running shell)."""
     from .magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext orqmagic``: remove the magics from ``ipython`` (the running shell)."""
     from .magics import unload
 
     unload(ipython)

@@ -60,6 +60,15 @@ def invoke(
     With ``cache=True`` an identical earlier request's complete answer is replayed
     from the local store (as a stream, ``result.cached`` set) and nothing is sent;
     see :mod:`orqmagic.store.cache` for the key and the limits.
+
+    ``prompt``: the user message; ``system``: a system message before it; ``messages``: a whole
+    message list instead (``[{"role": "user", "content": ...}, ...]``). ``stream`` (default True):
+    a live stream, else one ``/invoke`` call. ``display`` (default: in a notebook or terminal, not
+    in a script): show the answer as it arrives. ``fmt``: ``markdown`` (default), ``text`` or
+    ``json``. ``throttle`` (0.1 s): least time between redraws. ``footer`` (True): the footer line.
+    ``timeout``: seconds the stream may stay silent (default 300; at most a day). ``orq``: a client
+    (default: the configured one). ``cache_max_mb`` / ``cache_max_age_days``: the response cache's
+    limits (default 256 MB and 30 days, or ``$ORQMAGIC_CACHE_MAX_MB`` / ``_AGE_DAYS``).
     """
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86_400):
         raise ValidationError(f"timeout must be a number of seconds above 0 (at most a day), got {timeout!r}", field="timeout")
@@ -197,7 +206,19 @@ def _run_once(orq: OrqClient, key: str, fields: dict[str, Any], view: LiveView,
 
 def create_metric(name: str, *, source: str, evaluation_params: list[str] | None = None, galtea: GalteaClient | None = None,
                   **fields: Any) -> dict[str, Any]:
-    """Define an evaluation metric on Galtea (``POST /metrics``); rules are checked before sending."""
+    """Define an evaluation metric on Galtea (``POST /metrics``) and return the created metric (a dict).
+
+    Every rule is checked before anything is sent (:class:`~orqmagic.ValidationError` otherwise).
+
+    ``name``: non-empty text. ``source`` (required): one of ``SELF_HOSTED`` (you compute the score),
+    ``PARTIAL_PROMPT`` (an LLM judge; needs ``judge_prompt`` and ``evaluation_params``) or
+    ``HUMAN_EVALUATION``; ``FULL_PROMPT`` can no longer be created (use ``PARTIAL_PROMPT``).
+    ``evaluation_params``: what the judge sees, from ``input``, ``actualOutput``, ``expectedOutput``,
+    ``context``, ``retrievalContext``, ... (each once; default: none). Optional ``fields``, all default
+    unset: ``judge_prompt``, ``evaluator_model_name``, ``description``, ``documentation_url`` (http(s)),
+    ``tags``, ``parent_metric_id`` (a new revision of that metric's family), ``eval_params_top`` (bool),
+    ``specification_ids``, ``user_group_ids``. ``galtea``: a client (default: the configured one).
+    """
     if not isinstance(source, str) or not source.strip():
         if source is None:  # the definition's own advice first (a judge prompt alone would mean FULL_PROMPT)
             from .clients.galtea import metric_body
@@ -208,27 +229,66 @@ def create_metric(name: str, *, source: str, evaluation_params: list[str] | None
     return (galtea or client("galtea")).create_metric(name, source=source, evaluation_params=evaluation_params, **fields)
 
 
-def list_metrics(*, galtea: GalteaClient | None = None, **filters: Any) -> pd.DataFrame:
-    """Galtea metric definitions as a DataFrame (one row per metric, newest first)."""
-    import pandas as pd
+METRIC_COLUMNS = ["id", "name", "source", "evaluation_params", "metric_group_id", "parent_metric_id", "tags",
+                  "created_at", "legacy_at"]
 
-    rows = (galtea or client("galtea")).list_metrics(**filters)
-    columns = ["id", "name", "source", "evaluationParams", "metricGroupId", "parentMetricId", "tags", "createdAt", "legacyAt"]
-    frame = pd.DataFrame(rows)
-    for column in columns:
-        if column not in frame:
-            frame[column] = None
-    return frame[columns + [c for c in frame.columns if c not in columns]]
+
+def list_metrics(*, names: list[str] | None = None, tags: list[str] | None = None, sources: list[str] | None = None,
+                 include_legacy: bool | None = None, offset: int | None = None, limit: int | None = None,
+                 sort: tuple[str, str] | None = None, galtea: GalteaClient | None = None) -> pd.DataFrame:
+    """Galtea metric definitions (``GET /metrics``) as a DataFrame, one row per metric, newest first.
+
+    Filters (each left out of the request when ``None``, the default): ``names``, ``tags``, ``sources``
+    (lists; a metric matches any listed value), ``include_legacy`` (older revisions too; the server's
+    default leaves them out), ``offset`` and ``limit`` (whole numbers >= 0, for paging) and ``sort``
+    (``("createdAt", "desc")``-style: a field and ``asc``/``desc``). ``galtea``: a client (default: the
+    configured one).
+
+    Columns follow the package's frame convention: snake_case (``evaluation_params``,
+    ``metric_group_id``, ``created_at``, ...), times as UTC datetimes, a list of names stays a list.
+    """
+    filters = {k: v for k, v in {"names": names, "tags": tags, "sources": sources, "include_legacy": include_legacy,
+                                 "offset": offset, "limit": limit, "sort": sort}.items() if v is not None}
+    from .frames.convention import records_frame
+
+    return records_frame((galtea or client("galtea")).list_metrics(**filters), first=METRIC_COLUMNS)
+
+
+def _deployment_record(row: dict[str, Any]) -> dict[str, Any]:
+    """One deployment flattened: ``model`` as ``provider/model``, the prompt settings people compare as columns."""
+    from .frames.convention import model_name
+
+    row = dict(row)
+    model = row.pop("model", None)
+    config = row.pop("prompt_config", None)
+    config = config if isinstance(config, dict) else {}
+    if isinstance(model, dict):
+        row["model"] = model_name(model.get("provider"), model.get("model"))
+    elif model is not None or config:
+        row["model"] = model_name(config.get("provider"), model or config.get("model"))
+    if config:
+        parameters = config.get("model_parameters") if isinstance(config.get("model_parameters"), dict) else {}
+        messages = config.get("messages") if isinstance(config.get("messages"), list) else []
+        row.update({"model_type": config.get("model_type"), "temperature": parameters.get("temperature"),
+                    "max_tokens": parameters.get("maxTokens", parameters.get("max_tokens")),
+                    "tools": len(config.get("tools") or []),
+                    "system": next((m.get("content") for m in messages
+                                    if isinstance(m, dict) and m.get("role") == "system"), None)})
+    return row
 
 
 def list_deployments(*, orq: OrqClient | None = None) -> pd.DataFrame:
-    """orq deployments as a DataFrame (key, description, created, ...)."""
-    import pandas as pd
+    """orq deployments (``GET /v2/deployments``, every page) as a DataFrame, one row per deployment.
 
-    rows = (orq or client("orq")).list_deployments()
-    frame = pd.DataFrame(rows)
-    first = [c for c in ("key", "description", "id", "created", "updated") if c in frame]
-    return frame[first + [c for c in frame.columns if c not in first]]
+    Columns: ``key``, ``description``, ``id``, ``created``, ``updated`` (UTC datetimes), ``version``,
+    ``model`` (``provider/model``, as ``prices=`` is keyed), and from the prompt settings ``model_type``,
+    ``temperature``, ``max_tokens``, ``tools`` (how many) and ``system`` (the system message); further
+    fields the service adds become snake_case columns. ``orq``: a client (default: the configured one).
+    """
+    from .frames.convention import records_frame
+
+    rows = [_deployment_record(r) for r in (orq or client("orq")).list_deployments()]
+    return records_frame(rows, first=["key", "description", "id", "created", "updated"])
 
 
 __all__ = ["add_metrics", "client", "create_metric", "invoke", "last_result", "list_deployments", "list_metrics"]

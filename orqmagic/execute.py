@@ -8,7 +8,11 @@ local sandbox. The executed copy is written beside the output path, outputs kept
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,28 @@ def _require_notebook_extra() -> None:
         raise SystemExit(f"{MISSING_EXTRA} ({', '.join(missing)} not installed)")
 
 
+@contextlib.contextmanager
+def _kernel_options() -> Iterator[dict[str, Any]]:
+    """NotebookClient options for a kernel on IPC sockets in a private temporary folder (POSIX only).
+
+    Over TCP without CurveZMQ keys ipykernel warns, rightly, that anyone on the machine could
+    connect; Unix sockets in a folder only we can read need no encryption, so the warning is
+    gone at its source rather than filtered. nbclient still makes, owns and shuts down the
+    kernel; the folder goes afterwards (nothing lands in the working directory, where the
+    default IPC socket names would go).
+    """
+    if os.name != "posix":
+        yield {}
+        return
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="orqmagic-kernel-") as folder:
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(folder, "kernel")
+        yield {"config": config}
+
+
 def execute(path: str | Path, *, output: str | Path | None = None, timeout: int = 600) -> Any:
     """Execute ``path`` with nbclient; return the executed notebook (also saved to ``output``)."""
     _require_notebook_extra()
@@ -34,9 +60,10 @@ def execute(path: str | Path, *, output: str | Path | None = None, timeout: int 
     from nbclient import NotebookClient
 
     notebook = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
-    client.execute()
+    with _kernel_options() as options:
+        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(Path(path).parent)}}, **options)
+        client.execute()
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, str(output))

@@ -92,6 +92,7 @@ class InvokeResult:
         return self.usage.get("completion_tokens")
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON-friendly values (what ``--format json`` shows, there rounded)."""
         return asdict(self)
 
     # -- sending metrics for this response --------------------------------------
@@ -114,7 +115,8 @@ class InvokeResult:
         return add_metrics(self._require_id(), score=score, metadata=meta or None, **extra)
 
     def report_metrics(self, score: int | None = None) -> Any:
-        """Send this answer's usage and performance (latency, time to first token) to orq."""
+        """Send this answer's usage and performance (latency, time to first token) to orq, with an optional
+        ``score`` (a whole number 0–100; default none)."""
         from .store.outbox import add_metrics
 
         fields = self.metrics_fields()

@@ -114,7 +114,7 @@ def test_summary_plot_and_scores_through_the_outbox(sandbox_env, sandbox, questi
     summary = orqmagic.summarize(results)
     assert summary["rows"] == 6 and summary["errors"] == 0 and summary["latency_p50_ms"] > 0
     fig = orqmagic.plot_batch(results)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3
     results["score"] = [90, 10, None, 70, 60, 50]
     counts = orqmagic.send_scores(results)
     assert counts.to_dict() == {"sent": 5, "queued": 0, "skipped": 1}

@@ -2,6 +2,7 @@
 
 import re
 
+import pandas as pd
 import pytest
 
 import orqmagic
@@ -19,14 +20,17 @@ def results(sandbox_env):
 def test_summarize_is_a_formatted_table_with_units(results):
     summary = orqmagic.summarize(results)
     assert summary["rows"] == 4 and summary["errors"] == 0 and summary["latency_p50_ms"] > 0  # raw numbers by name
+    assert isinstance(summary, pd.Series) and summary.index[0] == "rows" and summary.attrs["units"]["latency_p50_ms"] == "ms"
     text = repr(summary)
     assert text.splitlines()[0] == "support-bot: 4 rows"
-    assert re.search(r"^latency p50 +\d[\d.,]* (ms|s)$", text, re.MULTILINE)
-    assert re.search(r"^error rate +0\.0 %$", text, re.MULTILINE)
-    assert re.search(r"^completion tokens +[\d,]+ tokens$", text, re.MULTILINE)
+    assert re.search(r"^latency_p50_ms +\d[\d.,]* (ms|s)$", text, re.MULTILINE)  # shown under the key it is indexed by
+    assert re.search(r"^error_rate +0\.0 %$", text, re.MULTILINE)
+    assert re.search(r"^completion_tokens +[\d,]+ tokens  total$", text, re.MULTILINE)
     assert "dtype" not in text and not re.search(r"\d\.\d{4,}", text)  # no float noise
     html = summary._repr_html_()
-    assert html.startswith("<table") and "<th style='text-align:left'>latency p90</th>" in html
+    assert html.startswith("<table") and "<code>latency_p90_ms</code>" in html
+    rows = [line.split()[0] for line in text.splitlines()[1:]]
+    assert set(rows) <= set(summary.index)  # every label is a key
 
 
 def test_trial_statistics_render_as_intervals(sandbox_env):
@@ -35,25 +39,25 @@ def test_trial_statistics_render_as_intervals(sandbox_env):
                                    prices={"openai/gpt-4o-mini": (0.15, 0.60)})
     summary = orqmagic.summarize(results)
     text = repr(summary)
-    assert re.search(r"^latency mean \(95% CI\) +[\d.,]+ (ms|s) \(-?[\d.,]+ (ms|s)–[\d.,]+ (ms|s)\)$", text, re.MULTILINE)
-    assert re.search(r"^agreement between trials +100\.0 %$", text, re.MULTILINE)
-    assert re.search(r"^estimated cost +\$0\.\d{4}$", text, re.MULTILINE)
+    assert re.search(r"^latency_ms_mean +[\d.,]+ (ms|s) \(-?[\d.,]+( ms| s)?–[\d.,]+( ms| s)?\)  mean, 95% CI$", text,
+                     re.MULTILINE)
+    assert re.search(r"^agreement +100\.0 %", text, re.MULTILINE)
+    assert re.search(r"^estimated_cost +\$0\.\d{4}", text, re.MULTILINE)
     assert "ci95" not in text  # the interval bounds sit in their mean's row
     assert summary["latency_ms_ci95_low"] <= summary["latency_ms_mean"] <= summary["latency_ms_ci95_high"]
     assert list(summary[["agreement", "trials"]]) == [1.0, 3]
 
 
-def test_extra_statistics_and_columns_just_render():
-    summary = Summary("support-bot: 20 rows").add("rows", 20, "count")
-    summary.add("agreement", (0.81, 0.72, 0.9), "%", note="95% CI")
-    summary.add("cost", 0.01234, "$")
-    summary.add("rows", 10, "count", column="trial 2")
+def test_extra_statistics_just_render_and_units_are_written_once():
+    summary = Summary(title="support-bot: 20 rows").add("rows", 20, "count")
+    summary = summary.add("agreement", (0.81, 0.72, 0.9), "%", note="95% CI").add("cost", 0.01234, "$")
+    summary = summary.add("tokens_mean", 95.2, "tokens").add("tokens_ci95_low", 95.0).add("tokens_ci95_high", 95.4)
     text = repr(summary)
     agreement = next(line for line in text.splitlines() if line.startswith("agreement"))
-    assert "81.0 % (72.0 %–90.0 %)" in agreement and agreement.endswith("95% CI") and "$0.0123" in text
-    assert text.splitlines()[1].split() == ["value", "trial", "2"]
-    assert summary.to_frame().loc["rows", "trial 2"] == 10
-    assert "<thead>" in summary._repr_html_()
+    assert "81.0 % (72.0–90.0)" in agreement and agreement.endswith("95% CI") and "$0.0123" in text
+    assert "95.2 tokens (95.0–95.4)" in text  # not "95.2 tokens (95.0 tokens–95.4 tokens)"
+    assert formatted((980.0, 950.0, 1020.0), "ms") == "980 ms (950 ms–1.02 s)"  # different units stay written
+    assert summary.to_frame().loc["rows", "value"] == 20
 
 
 def test_numbers_are_rounded_for_people():

@@ -128,7 +128,7 @@ def test_wide_form(baseten):
     df = fetch(baseten, start="1h")
     wide = wide_metrics(df)
     assert wide.index.name == "time" and wide.index.is_monotonic_increasing
-    assert f"{HIST}/p99" in wide.columns and GPU in wide.columns and f"{REQS}/5xx" in wide.columns
+    assert f"{HIST}_p99" in wide.columns and GPU in wide.columns and f"{REQS}_5xx" in wide.columns  # snake_case
     assert wide.shape == (df["time"].nunique(), 8)
 
 

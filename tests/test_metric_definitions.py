@@ -73,11 +73,12 @@ def test_revisions_join_the_family_and_turn_the_parent_legacy(sandbox_env):
     grandchild = create(name="Relevance", judge_prompt="Stricter still.", parent_metric_id=child["id"])
     assert child["metricGroupId"] == grandchild["metricGroupId"] == parent["id"]
     frame = orqmagic.list_metrics(names=["Relevance"], include_legacy=True)
-    legacy = dict(zip(frame["id"], frame["legacyAt"].notna(), strict=True))
+    legacy = dict(zip(frame["id"], frame["legacy_at"].notna(), strict=True))
     assert legacy == {parent["id"]: True, child["id"]: True, grandchild["id"]: False}
     active = orqmagic.list_metrics(names=["Relevance"])
     assert list(active["id"]) == [grandchild["id"]]
-    assert list(active.columns[:5]) == ["id", "name", "source", "evaluationParams", "metricGroupId"]
+    assert list(active.columns[:5]) == ["id", "name", "source", "evaluation_params", "metric_group_id"]  # snake_case
+    assert str(active["created_at"].dtype) == "datetime64[ms, UTC]"
 
 
 def test_server_errors_come_through(sandbox_env):

@@ -185,8 +185,19 @@ def test_baseten_metrics_magic(ip, sandbox):
     ip.run_line_magic("baseten_metrics", "llama-chat prod-v3 --last 6h --metrics baseten_gpu_utilization -o df")
     df = ip.user_ns["df"]
     assert set(df["metric"]) == {"baseten_gpu_utilization"} and df.attrs["step_seconds"] == 300
-    frame = ip.run_line_magic("baseten_metrics", "llama-chat prod-v3 --mode current --no-plot")
-    assert frame.attrs["mode"] == "CURRENT"
+    overview = ip.run_line_magic("baseten_metrics", "llama-chat prod-v3 --mode current --no-plot")
+    assert overview.attrs["mode"] == "CURRENT"
+
+
+def test_baseten_metrics_without_o_shows_an_overview_not_thousands_of_rows(ip, sandbox):
+    overview = ip.run_line_magic("baseten_metrics", "llama-chat prod-v3 --last 7d --no-plot")
+    assert list(overview.columns) == ["metric", "series", "unit", "last", "mean", "min", "max", "total",
+                                      "steps_with_data", "steps"]
+    assert len(overview) == 8  # one row per metric and series (the tidy frame has 1,352)
+    latency = overview.set_index(["metric", "series"]).loc[("baseten_end_to_end_response_time_seconds", "p50")]
+    assert latency["unit"] == "s" and latency["min"] <= latency["mean"] <= latency["max"] and latency["steps"] in (168, 169)
+    requests = overview.set_index(["metric", "series"]).loc[("baseten_inference_requests_total", "2xx")]
+    assert requests["unit"] == "count / step" and requests["total"] > requests["max"]
 
 
 @pytest.mark.parametrize(("line", "message"), [

@@ -100,7 +100,8 @@ def test_evaluation(sandbox_env, sandbox):
     assert "trial" in outputs_of(notebook, "evaluation = orqmagic.invoke_many")[-1].data["text/plain"]
     assert "{'resumed': 18, 'cached': 0, 'sent': 0}" in outputs_of(notebook, "resumed = ")[-1].data["text/plain"]
     summary = outputs_of(notebook, "orqmagic.summarize(evaluation)")[0].data["text/plain"]
-    assert "latency mean (95% CI)" in summary and "agreement" in summary and "estimated cost" in summary
+    assert "latency_ms_mean" in summary and "mean, 95% CI" in summary and "agreement" in summary
+    assert "estimated_cost" in summary
     replayed = outputs_of(notebook, "%%invoke support-bot --cache")
     assert len(replayed) == 1 and "cached (from" in replayed[0].data["text/markdown"]
     assert "support-eval" in outputs_of(notebook, "orqmagic.runs()")[0].data["text/plain"]

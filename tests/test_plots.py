@@ -103,13 +103,31 @@ def test_plot_batch_is_readable(sandbox_env):
     rows = [{"topic": f"t{i}"} for i in range(12)]
     results = orqmagic.invoke_many("support-bot", rows, prompt="{{topic}}", progress=False)
     fig = orqmagic.plot_batch(results)
-    left, right = fig.axes
-    assert left.get_title(loc="left") == "latency per row" and right.get_title(loc="left")
-    quantiles = [line for line in left.get_lines() if line.get_label().startswith("p")]
-    assert [q.get_label().split()[0] for q in quantiles] == ["p50", "p90", "p99"]
-    assert len({q.get_color() for q in quantiles}) == 3 and len({q.get_linestyle() for q in quantiles}) == 3
-    ticks = left.get_yticks()
-    assert np.allclose(ticks, np.round(ticks))  # whole rows
+    latency, ttft, scatter = fig.axes
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [
+        "how long each row took", "how long until the first token", "do longer answers take longer?"]
+    assert latency.get_ylabel() == ttft.get_ylabel() == "rows (count)"  # what is counted, said on the axis
+    assert scatter.get_xlabel() == "completion tokens (per row)"
+    for ax, column in ((latency, "latency_ms"), (ttft, "ttft_ms")):
+        marks = [line for line in ax.get_lines() if line.get_label().startswith("p")]
+        assert [m.get_label().split()[0] for m in marks] == ["p50", "p90", "p99"] and len({m.get_color() for m in marks}) == 3
+        tallest = max(patch.get_height() for patch in ax.patches)
+        assert all(m.get_ydata()[0] > tallest and m.get_linestyle() == "None" for m in marks)  # above the bars, not through
+        assert np.allclose([m.get_xdata()[0] for m in marks], results[column].quantile([0.5, 0.9, 0.99]))
+        assert np.allclose(ax.get_yticks(), np.round(ax.get_yticks()))  # whole rows
+    for ax in fig.axes:
+        assert ax.get_xlim()[0] == 0 and ax.get_ylim()[0] == 0  # no zoom that makes a 1 % spread look wide
+
+
+def test_plot_batch_shows_a_narrow_spread_as_narrow():
+    import pandas as pd
+
+    rows = 90
+    results = pd.DataFrame({"latency_ms": np.linspace(3820, 3860, rows), "ttft_ms": np.linspace(200, 260, rows),
+                            "completion_tokens": [96] * rows, "error": [None] * rows})
+    latency, _, scatter = orqmagic.plot_batch(results).axes
+    assert latency.get_legend().get_title().get_text() == "90 rows from 3,820 to 3,860 ms (spread 1% of the longest)"
+    assert scatter.get_ylim()[0] == 0 and scatter.get_ylim()[1] < 3860 * 1.2
 
 
 def panel_state(fig):

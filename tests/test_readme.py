@@ -66,6 +66,34 @@ def test_the_block_parser_reads_markers_and_languages():
         (3, "python", "x = 1", True), (8, "bash", "rm -rf /", False), (11, "", "out", True)]
 
 
+def dropped_values(code: str) -> list[str]:
+    """Expressions in a block whose value a notebook would drop: not the last statement and not a plain call
+    (a call like ``answer.feedback(90)`` is there for what it does), or a call that builds a table."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    source = TransformerManager().transform_cell(code)
+    body = ast.parse(source).body
+    tables = ("summarize", "list_metrics", "list_deployments", "to_frame", "runs", "load_run", "fetch_metrics",
+              "wide_metrics", "entries")
+    dropped = []
+    for node in body[:-1]:
+        if not isinstance(node, ast.Expr) or "get_ipython" in ast.unparse(node):
+            continue
+        call = node.value if isinstance(node.value, ast.Call) else None
+        name = call and (call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", ""))
+        if call is None or name in tables:
+            dropped.append(ast.unparse(node)[:60])
+    return dropped
+
+
+def test_blocks_show_the_tables_they_are_about():
+    """Only a cell's last value is shown: a table in the middle of a block is wrapped in display() or print()."""
+    hidden = {f"README.md:{b.line}": dropped_values(b.code) for b in CELLS}
+    assert not {where: what for where, what in hidden.items() if what}
+
+
 def _kernel_env(tmp_path: Path) -> dict[str, str]:
     """A new user's machine: no keys, no base URLs, state in a temporary home."""
     env = {k: v for k, v in os.environ.items()

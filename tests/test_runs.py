@@ -176,7 +176,8 @@ def test_trials_send_every_row_n_times_and_summarize_gives_intervals(sandbox_env
     results = orqmagic.invoke_many("support-bot", questions, prompt="{{topic}}", trials=3, cache=True, progress=False)
     assert len(streams_since(sandbox, mark)) == 18  # the cache keys by trial: trials are really repeated
     assert len(results) == 18 and list(results["trial"]) == [1, 2, 3] * 6
-    assert list(results.index) == [i for i in range(6) for _ in range(3)] and results["id"].is_unique
+    assert list(results["case"]) == [i for i in range(6) for _ in range(3)] and results["id"].is_unique
+    assert results.index.is_unique  # trials never repeat an index label
     again = orqmagic.invoke_many("support-bot", questions, prompt="{{topic}}", trials=3, cache=True, progress=False)
     assert len(streams_since(sandbox, mark)) == 18 and again["cached"].all()
 
@@ -184,7 +185,7 @@ def test_trials_send_every_row_n_times_and_summarize_gives_intervals(sandbox_env
     for metric in ("latency_ms", "ttft_ms", "completion_tokens"):
         low, mean, high = (summary[f"{metric}_ci95_low"], summary[f"{metric}_mean"], summary[f"{metric}_ci95_high"])
         assert low <= mean <= high
-        per_row = results[metric].groupby(level=0).mean()
+        per_row = results[metric].groupby(results["case"]).mean()
         assert mean == pytest.approx(per_row.mean())
     assert summary["trials"] == 3 and summary["agreement"] == 1.0  # the sandbox answers a prompt the same way
     results["score"] = [60, 80, 70] * 5 + [None, None, None]  # a human score per trial; one case unscored

@@ -47,6 +47,14 @@ def _merge_final(accumulated: str, final: str) -> str:
     return final
 
 
+def model_name(provider: Any, model: Any) -> str | None:
+    """``provider/model``, the one form every frame uses for a model (and ``prices=`` is keyed by)."""
+    parts = [str(p) for p in (provider, model) if p not in (None, "")]
+    if len(parts) == 2 and parts[1].startswith(parts[0] + "/"):
+        return parts[1]  # the model already names its provider
+    return "/".join(parts) or None
+
+
 class StreamAccumulator:
     """Turns chunks (or one invoke response) into text, reasoning, tool calls and metadata."""
 
@@ -66,6 +74,11 @@ class StreamAccumulator:
         self.finish_reason: str | None = None
         self.final = False
         self.chunks = 0
+
+    @property
+    def model_name(self) -> str | None:
+        """``provider/model`` (the form ``prices=`` is keyed by), or what is known of it."""
+        return model_name(self.provider, self.model)
 
     @property
     def text(self) -> str:

@@ -112,6 +112,15 @@ def invoke_many(
     (a ``trial`` column). ``cache=True`` replays identical earlier answers (see
     :mod:`orqmagic.store.cache`). ``attrs`` carry token totals and, with ``prices``
     (``{"provider/model": (input_per_1m, output_per_1m)}``), an estimated cost.
+
+    ``concurrency`` (default 8): calls in flight at once. ``system``: a system message before each
+    prompt. ``progress`` (default ``None``: a widget in a notebook, a line in a terminal, nothing in a
+    script; ``True`` / ``False`` force it). ``overwrite`` (with ``run``): start that run afresh.
+    ``cache_max_mb`` / ``cache_max_age_days``: the response cache's limits (default 256 MB, 30 days).
+    ``orq``: an :class:`~orqmagic.AsyncOrqClient` (default: one from the configuration).
+
+    The frame follows the package's convention: ``model`` is ``provider/model``, the index is unique
+    (with trials, ``case`` and ``trial`` columns say which row and which repetition).
     """
     from ..clients import AsyncOrqClient, RetryPolicy
     from ..store.runs import plan
@@ -161,6 +170,9 @@ def invoke_many(
     started = time.perf_counter()
     try:
         interrupted = run_in_worker(batch)
+    except BaseException:
+        tracker.close(True, " · stopped by an error")  # the clock stops and the line says so
+        raise
     finally:
         if recorder is not None:
             recorder.close()  # every finished row is in the store before we return
@@ -196,13 +208,18 @@ def _check_options(*, run: str | None, retry_failed: bool, overwrite: bool, tria
 
 
 def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] | None = None) -> Summary:
-    """Latency and time-to-first-token percentiles, tokens and the error rate of a batch, as a table.
+    """A batch's statistics as a pandas Series (:class:`~orqmagic.render.table.Summary`) that shows as a table.
 
-    Also, per metric, the mean with its 95% confidence interval; with trials, how
-    often trials of a row agree; with ``prices`` (or a run's own), the estimated cost.
-    The :class:`~orqmagic.render.table.Summary` shows units and rounded numbers
-    (HTML in a notebook, aligned text elsewhere); ``summary["latency_ms_mean"]``
-    is the raw number and ``summary[[...]]`` a Series of several.
+    Rows: ``rows``, ``errors``, ``error_rate`` (a ratio), ``latency_p50_ms`` / ``_p90_ms`` / ``_p99_ms``,
+    ``ttft_p50_ms``, ``prompt_tokens`` and ``completion_tokens`` (totals), ``completion_tokens_mean``;
+    then per metric (latency, TTFT, completion tokens, a ``score`` column if any) ``<metric>_mean``
+    with ``<metric>_ci95_low`` / ``_ci95_high`` (trials of a case are averaged first); with trials,
+    ``trials`` and ``agreement``; with ``prices`` (default: the run's own ``attrs["prices"]``,
+    ``{"provider/model": (input_per_1m, output_per_1m)}``), ``estimated_cost``.
+
+    Values are raw numbers (``summary["latency_p50_ms"]``); units are in ``summary.attrs["units"]``;
+    the table shows each row under its key, rounded for people. ``results``: what
+    :func:`orqmagic.invoke_many` or :func:`orqmagic.load_run` returned (a ``score`` column is summarised too).
     """
     from ..render.table import Summary
     from .stats import evaluation
@@ -210,18 +227,18 @@ def summarize(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] |
     ok = results[results["error"].isna()]
     latency, ttft = ok["latency_ms"].astype(float), ok["ttft_ms"].astype(float)
     errors = int(results["error"].notna().sum())
-    summary = Summary(f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows")
-    summary.add("rows", len(results), "count")
-    summary.add("errors", errors, "count")
-    summary.add("error_rate", errors / len(results) if len(results) else 0.0, "%", label="error rate")
-    for q in (50, 90, 99):
-        summary.add(f"latency_p{q}_ms", latency.quantile(q / 100), "ms", label=f"latency p{q}")
-    summary.add("ttft_p50_ms", ttft.quantile(0.5), "ms", label="time to first token p50")
-    summary.add("prompt_tokens", int(ok["prompt_tokens"].sum()), "tokens", label="prompt tokens")
-    summary.add("completion_tokens", int(ok["completion_tokens"].sum()), "tokens", label="completion tokens")
-    summary.add("completion_tokens_mean", ok["completion_tokens"].astype(float).mean(), "tokens",
-                label="completion tokens per row")
-    summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
+    summary = Summary(title=f"{results.attrs.get('deployment', 'batch')}: {len(results)} rows").add_statistics({
+        "rows": len(results), "errors": errors, "error_rate": errors / len(results) if len(results) else 0.0,
+        **{f"latency_p{q}_ms": latency.quantile(q / 100) for q in (50, 90, 99)},
+        "ttft_p50_ms": ttft.quantile(0.5), "prompt_tokens": int(ok["prompt_tokens"].sum()),
+        "completion_tokens": int(ok["completion_tokens"].sum()),
+        "completion_tokens_mean": ok["completion_tokens"].astype(float).mean(),
+    }, units={"rows": "count", "errors": "count", "error_rate": "%", "latency_p50_ms": "ms", "latency_p90_ms": "ms",
+              "latency_p99_ms": "ms", "ttft_p50_ms": "ms", "prompt_tokens": "tokens", "completion_tokens": "tokens",
+              "completion_tokens_mean": "tokens"},
+        notes={"ttft_p50_ms": "time to first token", "prompt_tokens": "total", "completion_tokens": "total",
+               "completion_tokens_mean": "per row"})
+    summary = summary.add_statistics(evaluation(results, prices or results.attrs.get("prices")))
     return summary
 
 
@@ -230,6 +247,10 @@ def send_scores(results: pd.DataFrame, score_column: str = "score", *, comment_c
 
     Rows without an id or a score are skipped. Every score is checked before the
     first one is sent. Returns the count of sent / queued / skipped rows.
+
+    ``results``: what :func:`orqmagic.invoke_many` returned, with your scores added.
+    ``score_column`` (default ``"score"``): whole numbers 0–100. ``comment_column`` (default none):
+    text sent as ``metadata.comment``.
     """
     import pandas as pd
 

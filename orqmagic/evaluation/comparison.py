@@ -27,8 +27,32 @@ if TYPE_CHECKING:
 
     from ..clients import AsyncOrqClient
 
-FRAME_COLUMNS = ["label", "deployment", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
+FRAME_COLUMNS = ["label", "deployment", "model", "text", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
                  "finish_reason", "error", "id", "trace_id"]
+
+# No winner is crowned inside the noise: two latencies within 10 % of the faster one or 50 ms (whichever is
+# larger) tie, as do token counts within 5 % (equal counts always tie). A run-to-run jitter of a few ms
+# used to hand "fastest" to a different column on every run.
+LATENCY_TIE_RATIO, LATENCY_TIE_MS, TOKENS_TIE_RATIO = 0.10, 50.0, 0.05
+
+
+def latency_tolerance(best_ms: float) -> float:
+    """How close (ms) a latency must be to the fastest one to tie with it: max(10 %, 50 ms)."""
+    return max(LATENCY_TIE_RATIO * best_ms, LATENCY_TIE_MS)
+
+
+def tokens_tolerance(fewest: float) -> float:
+    """How close a token count must be to the fewest to tie with it: 5 % of it."""
+    return TOKENS_TIE_RATIO * fewest
+
+
+def leaders(values: Mapping[str, float], tolerance: Any) -> list[str]:
+    """The labels whose value is within ``tolerance(best)`` of the lowest, lowest first: one is a winner, more a tie."""
+    if not values:
+        return []
+    best = min(values.values())
+    margin = tolerance(best)
+    return sorted((label for label, value in values.items() if value - best <= margin), key=values.__getitem__)
 
 
 @dataclass
@@ -60,14 +84,19 @@ class Comparison:
         return label
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per column: label, deployment, text, timings, tokens, finish reason, error, ids."""
+        """One row per column: label, deployment, ``model`` (``provider/model``), text, timings (ms, to 0.1 ms as in
+        :func:`orqmagic.invoke_many`), tokens (nullable integers), finish reason, error, ids."""
         import pandas as pd
 
-        rows = [{"label": label, "deployment": r.deployment, "text": r.text, "latency_ms": r.latency_ms,
-                 "ttft_ms": r.ttft_ms, "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-                 "finish_reason": r.finish_reason, "error": r.error, "id": r.id,
-                 "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
-        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+        from ..clients.accumulator import model_name
+
+        rows = [{"label": label, "deployment": r.deployment, "model": model_name(r.provider, r.model), "text": r.text,
+                 "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
+                 "ttft_ms": None if r.ttft_ms is None else round(r.ttft_ms, 1), "prompt_tokens": r.prompt_tokens,
+                 "completion_tokens": r.completion_tokens, "finish_reason": r.finish_reason, "error": r.error,
+                 "id": r.id, "trace_id": getattr(r, "trace_id", None)} for label, r in self.results.items()]
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS).astype(
+            {"latency_ms": "float64", "ttft_ms": "float64", "prompt_tokens": "Int64", "completion_tokens": "Int64"})
 
     def diff(self, a: str | None = None, b: str | None = None) -> TextDiff:
         """Word-level diff of column ``a``'s answer into column ``b``'s (default: the first two columns)."""
@@ -76,14 +105,22 @@ class Comparison:
         return TextDiff.of(self.results[a].text, self.results[b].text, a_label=a, b_label=b)
 
     def summary(self) -> dict[str, Any]:
-        """The fastest column and the one with the fewest completion tokens, among those that completed."""
+        """The fastest column and the one with the fewest completion tokens, among those that completed.
+
+        Only a clear lead wins: when others are within the tie tolerance (latency: max(10 %, 50 ms) of the
+        fastest; tokens: 5 % of the fewest, equal counts included) ``fastest`` / ``fewest_tokens`` is
+        ``None`` and ``fastest_tied`` / ``fewest_tokens_tied`` list the tied columns, lowest first.
+        """
         done = {label: r for label, r in self.results.items() if r.complete and not r.error}
         timed = {label: r.latency_ms for label, r in done.items() if r.latency_ms is not None}
         tokens = {label: r.completion_tokens for label, r in done.items() if r.completion_tokens is not None}
-        fastest = min(timed, key=timed.__getitem__) if timed else None
-        fewest = min(tokens, key=tokens.__getitem__) if tokens else None
-        return {"fastest": fastest, "fastest_ms": timed.get(fastest) if fastest else None,
-                "fewest_tokens": fewest, "tokens": tokens.get(fewest) if fewest else None,
+        fast, few = leaders(timed, latency_tolerance), leaders(tokens, tokens_tolerance)
+        return {"fastest": fast[0] if len(fast) == 1 else None, "fastest_ms": timed[fast[0]] if fast else None,
+                "fastest_tied": fast if len(fast) > 1 else [],
+                "fastest_tolerance_ms": latency_tolerance(timed[fast[0]]) if fast else None,
+                "fewest_tokens": few[0] if len(few) == 1 else None, "tokens": tokens[few[0]] if few else None,
+                "fewest_tokens_tied": few if len(few) > 1 else [],
+                "latencies_ms": timed, "completion_tokens": tokens,
                 "failed": [label for label, r in self.results.items() if r.error and not r.interrupted],
                 "interrupted": [label for label, r in self.results.items() if r.interrupted]}
 
@@ -93,7 +130,8 @@ class Comparison:
         Goes through the outbox, so a transient failure keeps the scores for a
         later retry. Columns without a response id (failed before their first
         chunk) are skipped (``None`` in the returned receipts). Scores are
-        checked before anything is sent.
+        checked before anything is sent. ``high`` (default 100) and ``low`` (default 0) are whole
+        numbers 0–100; ``comment`` (default none) goes with every score as ``metadata.comment``.
         """
         label = self._label(label)
         metrics_body(score=high)
@@ -155,6 +193,14 @@ def compare(
     has a complete answer in the response cache, as :func:`orqmagic.invoke` does.
     ``orq`` is an :class:`~orqmagic.AsyncOrqClient` to use instead of one from
     the configuration.
+
+    ``prompt`` / ``system`` / ``messages``: the user turn, a system message, or a whole message list.
+    ``stream`` (default True): live streams, else one ``/invoke`` call per column. ``display``
+    (default: in a notebook or terminal, not in a script): draw the columns. ``fmt``: ``markdown``
+    (default), ``text`` or ``json``. ``throttle`` (0.1 s): least time between redraws. ``footer``
+    (True): a footer per column. ``timeout`` (seconds a stream may stay silent; default: the client's
+    300). ``concurrency`` (8): columns sent at once. ``cache_max_mb`` / ``cache_max_age_days``: the
+    response cache's limits (default 256 MB and 30 days).
     """
     from ..render.columns import columns_view
 

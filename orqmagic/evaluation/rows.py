@@ -86,7 +86,7 @@ class RowSender:
                 cached.save(kept, latency_ms=latency, ttft_ms=ttft)
         usage = acc.usage or {}
         result = {
-            "text": acc.text if acc.chunks else None, "id": acc.id, "model": acc.model,
+            "text": acc.text if acc.chunks else None, "id": acc.id, "model": acc.model_name,
             "latency_ms": None if latency is None else round(latency, 1),  # 0.1 ms: what a person reads
             "ttft_ms": None if ttft is None else round(ttft, 1),
             "prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens"),

@@ -117,12 +117,12 @@ def evaluation(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] 
         if metric not in ok or not len(ok):
             continue
         values = pd.to_numeric(ok[metric], errors="coerce")  # a score column may hold blanks
-        per_row = values.groupby(level=0).mean() if "trial" in ok else values
+        per_row = values.groupby(ok["case"]).mean() if {"case", "trial"} <= set(ok.columns) else values
         mean, low, high = mean_ci(per_row)
         out.update({f"{metric}_mean": mean, f"{metric}_ci95_low": low, f"{metric}_ci95_high": high})
     if "trial" in results:
         out["trials"] = int(results["trial"].max())
-        out["agreement"] = agreement(ok["text"].groupby(level=0).apply(list))
+        out["agreement"] = agreement(ok["text"].groupby(ok.get("case", ok.index)).apply(list))
     if prices:
         estimate, unpriced = cost(results, prices)
         out["estimated_cost"] = estimate

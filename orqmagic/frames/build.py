@@ -170,11 +170,15 @@ def _timestamp(millis: Any) -> pd.Timestamp | None:
 
 
 def wide_metrics(frame: pd.DataFrame) -> pd.DataFrame:
-    """One column per ``metric/series`` (``value`` series keep the bare metric name), indexed by time."""
+    """``frame`` (a :func:`~orqmagic.fetch_metrics` frame) with one column per metric and series, indexed by time: ``<metric>_<series>`` in snake_case
+    (``baseten_end_to_end_response_time_seconds_p99``, ``baseten_inference_requests_total_2xx``);
+    a plain metric (series ``value``) keeps its bare name."""
+    from .convention import snake_case
+
     if frame.empty:
-        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
-    names = frame["metric"].astype(str).where(frame["series"].astype(str) == "value",
-                                              frame["metric"].astype(str) + "/" + frame["series"].astype(str))
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time").astype("datetime64[ms, UTC]"))
+    metric, series = frame["metric"].astype(str), frame["series"].astype(str)
+    names = metric.where(series == "value", (metric + "_" + series).map(snake_case))
     wide = frame.assign(column=names).pivot_table(index="time", columns="column", values="value",
                                                   aggfunc="first", dropna=False, observed=True, sort=False)
     wide.columns.name = None

@@ -133,6 +133,15 @@ def fetch_metrics(
     Work is bounded: times must lie between 2000 and a day from now (epoch
     *seconds* are refused with a hint), and a window may take at most
     ``max_requests`` 7-day pieces (60, about 14 months) unless you raise it.
+
+    ``model_id`` / ``deployment_id``: the Baseten model and deployment. ``metrics``: metric names
+    (default ``None``: the API's default set, ``baseten_replicas_active``,
+    ``baseten_inference_requests_total`` and ``baseten_end_to_end_response_time_seconds``); the
+    supported names are ``orqmagic.clients.baseten.KNOWN_METRICS``. ``mode``: ``SERIES`` (default,
+    evenly spaced steps; 1 min up to 2 h, 5 min up to 12 h, 15 min up to 48 h, then 1 h), ``SUMMARY``
+    (one value set aggregating the window, at most 7 days) or ``CURRENT`` (a snapshot at now; no
+    ``start``/``end``). ``baseten``: a client (default: the configured one). ``on_progress``: called
+    with ``(done, total)`` requests as pieces arrive.
     """
     if strict and metrics is not None:
         check_metric_names([metrics] if isinstance(metrics, str) else list(metrics))

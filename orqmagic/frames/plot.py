@@ -55,6 +55,11 @@ def plot_metrics(
     ``reuse``: a figure this function drew before. When it shows the same panels
     (metrics, series, kinds, size), it gets the new data in place and is returned,
     which costs a fraction of building 19 axes again (MetricsPanel's refreshes).
+
+    ``frame``: a :func:`~orqmagic.fetch_metrics` frame; ``metrics``: which of its metrics, in order
+    (default: all). ``title`` (default: model / deployment, mode, window and step). ``width`` (inches;
+    default 10, or 12 for two columns) and ``panel_height`` (inches; default 2.5, less when many
+    panels share the bounded height).
     """
     import matplotlib as mpl
 

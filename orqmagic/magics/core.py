@@ -6,7 +6,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
 
 from ..errors import OrqMagicError, StreamInterrupted, ValidationError
@@ -39,7 +39,10 @@ class OrqMagic(Magics):
 
     # -- %%invoke ---------------------------------------------------------------------
 
+    # the usage line as the README writes it, KEY first (argparse would put the positional last); "%%" is
+    # argparse's escape for "%", and IPython adds one more "%" in front: this reads "%%invoke KEY ..."
     @magic_arguments()
+    @kwds(usage="%%invoke KEY [KEY ...] [options]   (the line form: %%invoke KEY [options] has no cell)")
     @argument("keys", nargs="*", metavar="KEY", help="Deployment key (default: %%config OrqMagic.deployment). Put it first; "
               "two or more keys compare their answers side by side.")
     @argument("-o", "--out", metavar="VAR", help="Store the InvokeResult (or the batch DataFrame) in VAR.")
@@ -233,10 +236,14 @@ class OrqMagic(Magics):
     @argument("--mode", choices=["SERIES", "SUMMARY", "CURRENT"], default="SERIES", type=str.upper)
     @argument("--metrics", nargs="+", metavar="NAME", help="Metric names (default: the API's default set)")
     @argument("--no-plot", action="store_true", help="Only fetch; do not draw")
-    @argument("-o", "--out", metavar="VAR", help="Store the tidy DataFrame in VAR")
+    @argument("-o", "--out", metavar="VAR", help="Store the tidy DataFrame in VAR (the plot is still shown)")
     @line_magic
     def baseten_metrics(self, line: str) -> Any:
         """Fetch Baseten deployment metrics into a tidy DataFrame and plot them.
+
+        Without ``-o`` the cell shows the plot and an overview, one row per metric and series (unit,
+        last, mean, min, max, a counter's total); with ``-o VAR`` the full tidy frame goes into VAR and
+        the plot is shown.
 
         Example::
 
@@ -250,11 +257,14 @@ class OrqMagic(Magics):
         if args.out:
             self._store(args.out, frame)
             return None
-        return frame
+        from ..frames.overview import metrics_overview
+
+        return metrics_overview(frame)
 
     # -- %%metric -------------------------------------------------------------------------
 
     @magic_arguments()
+    @kwds(usage="%%metric [--dry-run] [--toml] [-o VAR]   (a cell magic: the YAML or TOML definition is the cell)")
     @argument("--dry-run", action="store_true", help="Validate and preview only; send nothing")
     @argument("--toml", action="store_true", help="The cell is TOML instead of YAML")
     @argument("-o", "--out", metavar="VAR", help="Store the created metric (a dict) in VAR")

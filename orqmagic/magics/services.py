@@ -15,7 +15,11 @@ from . import cell as cells
 
 
 def baseten_metrics(args: Any) -> Any:
-    """Fetch the metrics a parsed ``%baseten_metrics`` line asks for, and draw them unless ``--no-plot``."""
+    """Fetch the metrics a parsed ``%baseten_metrics`` line asks for, and draw them unless ``--no-plot``.
+
+    Returns the tidy frame; the magic stores it with ``-o`` and otherwise shows
+    :func:`~orqmagic.frames.overview.metrics_overview` (a few rows, not thousands).
+    """
     from IPython.display import display
 
     from ..frames import fetch_metrics, plot_metrics

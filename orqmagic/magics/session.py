@@ -95,6 +95,7 @@ def cmd_login(service: str, *typed: str) -> Notice:
 
 
 def cmd_deployments() -> Any:
+    """``%orq deployments``: :func:`orqmagic.api.list_deployments` (flat, snake_case, UTC times, provider/model)."""
     return api.list_deployments()
 
 
@@ -108,12 +109,14 @@ def cmd_outbox() -> Any:
         return Notice(f"The outbox is empty (store `{box.path}`).")
     import pandas as pd
 
-    return pd.DataFrame([
+    frame = pd.DataFrame([
         {"submission_id": p["id"], "transaction_id": p["transaction_id"], "status": p["status"],
          "score": ((p["body"] or {}).get("feedback") or {}).get("score") if isinstance(p["body"], dict) else None,
          "queued_at": pd.Timestamp(p["queued_at"], unit="s", tz="UTC"), "attempts": p["attempts"], "error": p.get("error")}
         for p in rows
     ])
+    frame["queued_at"] = frame["queued_at"].astype("datetime64[ms, UTC]")  # the package's one time resolution
+    return frame
 
 
 def cmd_flush() -> Any:

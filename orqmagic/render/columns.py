@@ -106,8 +106,18 @@ def summary_line(comparison: Any, *, markdown: bool = True) -> str:
     parts = []
     if info["fastest"] is not None:
         parts.append(f"fastest: {info['fastest']} ({_format_ms(info['fastest_ms'])})")
+    elif info.get("fastest_tied"):
+        tied = info["fastest_tied"]
+        times = [info["latencies_ms"][label] for label in tied]
+        parts.append(f"fastest: tie, {', '.join(tied)} ({_span([_format_ms(t) or '' for t in times])}, "
+                     f"within {_format_ms(info['fastest_tolerance_ms'])})")
     if info["fewest_tokens"] is not None:
         parts.append(f"fewest tokens: {info['fewest_tokens']} ({info['tokens']:,})")
+    elif info.get("fewest_tokens_tied"):
+        tied = info["fewest_tokens_tied"]
+        counts = [info["completion_tokens"][label] for label in tied]
+        how = f"{counts[0]:,} each" if len(set(counts)) == 1 else f"{_span([f'{c:,}' for c in counts])}, within 5 %"
+        parts.append(f"fewest tokens: tie, {', '.join(tied)} ({how})")
     if info["failed"]:
         parts.append(f"failed: {', '.join(info['failed'])}")
     if comparison.wall_ms is not None:
@@ -115,6 +125,16 @@ def summary_line(comparison: Any, *, markdown: bool = True) -> str:
     if not markdown:
         return " · ".join(parts)
     return f'<span style="{GOOD_STYLE}">' + " · ".join(html.escape(p) for p in parts) + "</span>"
+
+
+def _span(texts: list[str]) -> str:
+    """``1.20–1.23 s`` from the lowest and highest of several formatted values (one unit written once)."""
+    low, high = texts[0], texts[-1]
+    if low == high:
+        return low
+    low_number, _, low_unit = low.partition(" ")
+    _, _, high_unit = high.partition(" ")
+    return f"{low_number}–{high}" if low_unit == high_unit else f"{low}–{high}"
 
 
 def _status(comparison: Any) -> str | None:

@@ -19,6 +19,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .markdown import close_open_markdown, footer_line, render_markdown, render_text, tail_window
@@ -63,15 +64,33 @@ class NoView:
         return None
 
 
-def rounded(value: Any, digits: int = 1) -> Any:
-    """Floats rounded (``1325.0481100000115`` → ``1325.0``) all through a JSON-like value."""
-    if isinstance(value, float):
-        return round(value, digits)
-    if isinstance(value, dict):
-        return {k: rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v, digits) for v in value]
-    return value
+def rounded(value: Any, digits: int = 3) -> Any:
+    """Floats to significant digits all through a JSON-like value (``1325.0481100000115`` → ``1325.0``,
+    a retrieval score ``0.9213`` → ``0.921``), with as many more digits as keep distinct floats distinct."""
+    from .numbers import digits_to_tell_apart, round_significant
+
+    def floats(item: Any) -> Iterable[float]:
+        if isinstance(item, float):
+            yield item
+        elif isinstance(item, dict):
+            for v in item.values():
+                yield from floats(v)
+        elif isinstance(item, list):
+            for v in item:
+                yield from floats(v)
+
+    needed = digits_to_tell_apart(floats(value), digits)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, float):
+            return round_significant(item, needed)
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
 
 
 def placeholder_markdown(deployment: str, elapsed: float, note: str | None = None) -> str:

@@ -121,14 +121,25 @@ def _format_ms(ms: float | None) -> str | None:
 
 
 def footer_line(result: InvokeResult) -> str:
-    """deployment · provider/model · latency · TTFT · tokens in → out · id."""
+    """deployment · provider/model · latency · TTFT · tokens in → out · id.
+
+    A replayed answer (``cache=True``) took no time now: where the latency would be, the footer
+    says ``cached (from <when>; took <latency> then)``, never the original latency as this call's.
+    """
     parts = [result.deployment]
     if result.provider or result.model:
         parts.append("/".join(p for p in (result.provider, result.model) if p))
-    if (latency := _format_ms(result.latency_ms)) is not None:
-        parts.append(f"latency {latency}")
-    if (ttft := _format_ms(result.ttft_ms)) is not None:
-        parts.append(f"TTFT {ttft}")
+    if result.cached:
+        import datetime as dt
+
+        when = f"from {dt.datetime.fromtimestamp(result.cached_at):%Y-%m-%d %H:%M}" if result.cached_at is not None else ""
+        took = f"took {_format_ms(result.latency_ms)} then" if result.latency_ms is not None else ""
+        parts.append(f"cached ({'; '.join(p for p in (when, took) if p)})" if when or took else "cached")
+    else:
+        if (latency := _format_ms(result.latency_ms)) is not None:
+            parts.append(f"latency {latency}")
+        if (ttft := _format_ms(result.ttft_ms)) is not None:
+            parts.append(f"TTFT {ttft}")
     usage = result.usage or {}
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         parts.append(f"tokens {usage.get('prompt_tokens', '?')} → {usage.get('completion_tokens', '?')}")
@@ -136,10 +147,6 @@ def footer_line(result: InvokeResult) -> str:
         parts.append(f"id {result.id}")
     if result.sandbox:
         parts.append("sandbox (simulated)")
-    if result.cached and result.cached_at is not None:
-        import datetime as dt
-
-        parts.append(f"cached (from {dt.datetime.fromtimestamp(result.cached_at):%Y-%m-%d %H:%M})")
     return " · ".join(parts)
 
 

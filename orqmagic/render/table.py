@@ -1,141 +1,132 @@
-"""``Summary``: a small table of named statistics with units, rounded for people, in HTML and text.
+"""``Summary``: named statistics as a pandas Series that renders as a small table, rounded for people.
 
-It is what :func:`orqmagic.summarize` returns. Statistics are added by name
-(``summary.add("latency_p50_ms", 7403.1, "ms", label="latency p50")``); a value
-may be a number, a ``(estimate, low, high)`` interval or a ready string, and
-further columns (per deployment, per trial) are added the same way with
-``column=``. Anything added renders: no presentation code changes per statistic.
-Indexing by name gives the raw number (``summary["rows"]``), like a Series.
+It is what :func:`orqmagic.summarize` returns. A Series, so everything pandas does works on it:
+``s["latency_p50_ms"]`` is the raw number, ``s.index`` the names, ``s[["rows", "errors"]]`` several,
+``s.to_dict()``, ``pd.concat([a, b], axis=1)`` two runs side by side. Each row is shown under its
+own key (what you see is what you index), with its unit applied once: ``attrs["units"]`` maps a
+name to ``ms``, ``%`` (a ratio), ``$``, ``tokens``, ``count`` or free text. A mean with
+``<metric>_ci95_low``/``_ci95_high`` beside it is shown with its interval in one row
+(``95.2 tokens (95.0–95.4)``); the bounds stay indexable but get no row of their own.
+
+Statistics are added by name (``summary = summary.add("latency_p50_ms", 7403.1, "ms")``; like pandas,
+a new object is returned), or in bulk from a flat dict (:meth:`Summary.add_statistics`). Anything
+added renders: no presentation code per statistic.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+import pandas as pd
 
 from .numbers import formatted
 
-
-@dataclass
-class _Row:
-    label: str
-    unit: str | None
-    values: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
-    shown: bool = True
+# Units of the statistics :func:`orqmagic.evaluation.stats.evaluation` adds; anything else is unitless.
+_METRIC_UNITS = {"latency_ms": "ms", "ttft_ms": "ms", "completion_tokens": "tokens"}
+_NAMED_UNITS = {"trials": "count", "agreement": "%", "estimated_cost": "$", "estimated_cost_rows_unpriced": "count"}
+_NOTES = {"agreement": "trials of a case that gave the same answer", "estimated_cost": "from your price table"}
 
 
-# How the statistics of :func:`orqmagic.evaluation.stats.evaluation` read: per-metric means with their interval, and the rest.
-_METRIC_NAMES = {"latency_ms": ("latency", "ms"), "ttft_ms": ("time to first token", "ms"),
-                 "completion_tokens": ("completion tokens", "tokens"), "score": ("score", None)}
-_NAMED = {"trials": ("trials", "count"), "agreement": ("agreement between trials", "%"),
-          "estimated_cost": ("estimated cost", "$"), "estimated_cost_rows_unpriced": ("rows without a price", "count")}
+class Summary(pd.Series):
+    """Named statistics (the index) and their raw values; ``attrs`` keep ``title``, ``units``, ``notes``."""
 
+    def __init__(self, data: Any = None, *args: Any, title: str | None = None, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        if self.name is None:
+            self.name = "value"
+        self.attrs.setdefault("units", {})
+        self.attrs.setdefault("notes", {})
+        if title is not None:
+            self.attrs["title"] = title
 
-class Summary:
-    """Named statistics in rows, one column per group (``value`` by default)."""
+    @property
+    def _constructor(self) -> type[Summary]:
+        return Summary
 
-    def __init__(self, title: str = "", *, column: str = "value") -> None:
-        self.title = title
-        self.default_column = column
-        self.columns: list[str] = [column]
-        self._rows: dict[str, _Row] = {}
+    @property
+    def _constructor_expanddim(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
 
-    def add(self, name: str, value: Any, unit: str | None = None, *, label: str | None = None,
-            column: str | None = None, note: str = "", shown: bool = True) -> Summary:
-        """Set statistic ``name`` (in ``column``); ``unit``: ``ms``, ``%`` (ratio), ``$``, ``tokens``, ``count``, ..."""
-        column = column or self.default_column
-        if column not in self.columns:
-            self.columns.append(column)
-        row = self._rows.get(name)
-        if row is None:
-            row = self._rows[name] = _Row(label or name.replace("_", " "), unit, note=note, shown=shown)
-        else:
-            row.unit = unit if unit is not None else row.unit
-            row.label, row.note = label or row.label, note or row.note
-        row.values[column] = value
-        return self
+    @property
+    def title(self) -> str:
+        return str(self.attrs.get("title") or "")
 
-    def add_statistics(self, statistics: dict[str, Any], *, column: str | None = None) -> Summary:
-        """Add a flat dict of statistics: ``<metric>_mean`` with ``_ci95_low``/``_ci95_high`` become one row
-        ``mean (95% CI)``; known names get labels and units; anything else is shown under its own name."""
-        for name, value in statistics.items():
-            if name.endswith(("_ci95_low", "_ci95_high")):
-                self.add(name, value, column=column, shown=False)  # by name, and inside its mean's row
-                continue
-            if name.endswith("_mean") and f"{name[:-5]}_ci95_low" in statistics:
-                metric = name[:-5]
-                label, unit = _METRIC_NAMES.get(metric, (metric.replace("_", " "), None))
-                interval = (value, statistics[f"{metric}_ci95_low"], statistics[f"{metric}_ci95_high"])
-                self.add(name, value, unit, label=f"{label} mean (95% CI)", column=column)
-                self._rows[name].values[f"{column or self.default_column}\0interval"] = interval
-                continue
-            label, unit = _NAMED.get(name, (name.replace("_", " "), None))
-            self.add(name, value, unit, label=label, column=column)
-        return self
+    @property
+    def units(self) -> dict[str, str | None]:
+        """Unit per statistic name (``ms``, ``%``, ``$``, ``tokens``, ``count``, ...)."""
+        return self.attrs.setdefault("units", {})
 
-    def __getitem__(self, name: str | list[str]) -> Any:
-        if isinstance(name, list):  # like a Series: several statistics at once
-            import pandas as pd
+    def add(self, name: str, value: Any, unit: str | None = None, *, note: str = "") -> Summary:
+        """A new Summary with statistic ``name`` set to ``value`` (a number, an ``(estimate, low, high)``
+        interval or ready text), its ``unit`` and an optional note. Like pandas methods it returns a
+        new object: ``summary = summary.add("cost", 0.012, "$")``."""
+        return self.add_statistics({name: value}, units={name: unit}, notes={name: note} if note else None)
 
-            return pd.Series({n: self[n] for n in name})
-        return self._rows[name].values.get(self.default_column)
+    def add_statistics(self, statistics: dict[str, Any], *, units: dict[str, str | None] | None = None,
+                       notes: dict[str, str] | None = None) -> Summary:
+        """A new Summary with a flat dict of statistics added (or replaced). Units and notes default to those
+        of :func:`orqmagic.evaluation.stats.evaluation`'s names; ``<metric>_mean`` with ``_ci95_low`` /
+        ``_ci95_high`` shows as one row."""
+        values = {**dict(self.items()), **statistics}
+        out = Summary(list(values.values()), index=list(values), name=self.name, title=self.title or None)
+        out.attrs["units"], out.attrs["notes"] = dict(self.units), dict(self.attrs.get("notes", {}))
+        for name in statistics:
+            metric = name.removesuffix("_mean").removesuffix("_ci95_low").removesuffix("_ci95_high")
+            unit = (units or {}).get(name, _METRIC_UNITS.get(metric) if metric != name else _NAMED_UNITS.get(name))
+            if unit is not None or name not in out.units:
+                out.units[name] = unit
+            ci = name.endswith("_mean") and f"{metric}_ci95_low" in values
+            note = (notes or {}).get(name) or ("mean, 95% CI" if ci else _NOTES.get(name, ""))
+            if note:
+                out.attrs["notes"][name] = note
+        return out
 
-    def __setitem__(self, name: str, value: Any) -> None:
-        self.add(name, value)
+    # -- rendering ------------------------------------------------------------------
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._rows
+    def _interval(self, name: str) -> tuple[Any, Any] | None:
+        if not name.endswith("_mean"):
+            return None
+        low, high = f"{name[:-5]}_ci95_low", f"{name[:-5]}_ci95_high"
+        return (self[low], self[high]) if low in self.index and high in self.index else None
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
-
-    def keys(self) -> list[str]:
-        return list(self._rows)
-
-    def to_dict(self, column: str | None = None) -> dict[str, Any]:
-        """Raw values of one column, by statistic name."""
-        return {name: row.values.get(column or self.default_column) for name, row in self._rows.items()}
-
-    def to_frame(self) -> Any:
-        """Raw values as a DataFrame: statistics as rows, groups as columns."""
-        import pandas as pd
-
-        return pd.DataFrame({c: [r.values.get(c) for r in self._rows.values()] for c in self.columns},
-                            index=list(self._rows))
+    def _bounds(self) -> set[str]:
+        return {f"{name[:-5]}_ci95_{end}" for name in self.index if isinstance(name, str) and self._interval(name)
+                for end in ("low", "high")}
 
     def cells(self) -> list[list[str]]:
-        """The formatted table: label, one cell per column, note (rows kept only for lookup are left out)."""
-        return [[row.label, *(formatted(row.values.get(f"{c}\0interval", row.values.get(c)), row.unit)
-                              for c in self.columns), row.note]
-                for row in self._rows.values() if row.shown]
+        """The formatted table: name, value, note (interval bounds are shown in their mean's row)."""
+        bounds, notes = self._bounds(), self.attrs.get("notes", {})
+        rows = []
+        for name, value in self.items():
+            if name in bounds:
+                continue
+            interval = self._interval(str(name))
+            shown = (value, *interval) if interval else value
+            rows.append([str(name), formatted(shown, self.units.get(name)), str(notes.get(name, ""))])
+        return rows
 
     def __repr__(self) -> str:
         cells = self.cells()
-        header = ["", *([] if self.columns == ["value"] else self.columns)]
-        widths = [max([len(r[i]) for r in cells] + [len(header[i]) if i < len(header) else 0])
-                  for i in range(len(self.columns) + 1)]
         lines = [self.title] if self.title else []
-        if len(header) > 1:
-            lines.append("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths, strict=False))))
-        for row in cells:
-            text = "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False)))
-            lines.append((text + ("  " + row[-1] if row[-1] else "")).rstrip())
+        if cells:
+            widths = [max(len(row[i]) for row in cells) for i in (0, 1)]
+            lines += [(f"{name.ljust(widths[0])}  {value.rjust(widths[1])}" + (f"  {note}" if note else "")).rstrip()
+                      for name, value, note in cells]
         return "\n".join(lines)
 
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:right'>{html.escape(c)}</th>" for c in self.columns)
-        show_head = self.columns != ["value"]
-        notes = any(row[-1] for row in self.cells())
+        cells = self.cells()
+        notes = any(row[2] for row in cells)
         body = []
-        for row in self.cells():
-            values = "".join(f"<td style='text-align:right'>{html.escape(v)}</td>" for v in row[1:-1])
-            note = f"<td style='text-align:left'><small>{html.escape(row[-1])}</small></td>" if notes else ""
-            body.append(f"<tr><th style='text-align:left'>{html.escape(row[0])}</th>{values}{note}</tr>")
+        for name, value, note in cells:
+            extra = f"<td style='text-align:left'><small>{html.escape(note)}</small></td>" if notes else ""
+            body.append(f"<tr><th style='text-align:left'><code>{html.escape(name)}</code></th>"
+                        f"<td style='text-align:right'>{html.escape(value)}</td>{extra}</tr>")
         caption = f"<caption style='text-align:left'>{html.escape(self.title)}</caption>" if self.title else ""
-        thead = f"<thead><tr><th></th>{head}{'<th></th>' if notes else ''}</tr></thead>" if show_head else ""
-        return f"<table class='orqmagic-summary'>{caption}{thead}<tbody>{''.join(body)}</tbody></table>"
+        return f"<table class='orqmagic-summary'>{caption}<tbody>{''.join(body)}</tbody></table>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))

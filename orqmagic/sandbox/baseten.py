@@ -2,7 +2,10 @@
 
 A value depends only on (deployment, metric, series, step start), so overlapping
 windows agree, and steps are aligned to multiples of the step, so stitched
-windows meet cleanly.
+windows meet cleanly. A SUMMARY aggregates the whole window, as the API's
+document says, from the same steps a SERIES of that window returns (see
+:func:`summarize_window`), so a quiet spell at the window's start no longer
+empties a week.
 """
 
 from __future__ import annotations
@@ -105,6 +108,20 @@ def series_value(deployment: str, metric: str, series: int, t_ms: int, step: int
     return round(level, 3) if base < 10 else round(level)
 
 
+def summarize_window(kind: str, values: list[float | None]) -> float | None:
+    """One series' value sets over a window as one value: ``None`` only when no step had data.
+
+    Counters (totals per step) add up; gauges average. A histogram's quantile series
+    average their per-step quantiles (the emulator keeps no raw samples, so this is
+    the usual approximation of a window's quantile), as does the ``avg`` series.
+    """
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    total = math.fsum(present)
+    return round(total, 3) if kind == "COUNTER" else round(total / len(present), 4)
+
+
 def _did_you_mean(name: str, known: Any) -> str:
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
     return f". Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -171,14 +188,19 @@ async def metrics(request: Request, state: SandboxState, faults: Faults) -> Resp
         return {"start_epoch_millis": t, "values": [
             [series_value(deployment_id, n, i, t, step) for i in range(len(METRICS[n][2]))] for n in names]}
 
-    if mode == "SERIES":
+    def series_sets() -> list[dict[str, Any]]:
         step = step_seconds(end - start)
         step_ms = step * 1000
-        first = start - start % step_ms
-        values = [value_set(t, step) for t in range(first, end, step_ms)]
-        body = {"start_epoch_millis": start, "end_epoch_millis": end, "mode": mode, "step_seconds": step}
+        return [value_set(t, step) for t in range(start - start % step_ms, end, step_ms)]
+
+    if mode == "SERIES":
+        values = series_sets()
+        body = {"start_epoch_millis": start, "end_epoch_millis": end, "mode": mode, "step_seconds": step_seconds(end - start)}
     elif mode == "SUMMARY":
-        values = [value_set(start, (end - start) // 1000)]
+        steps = series_sets()
+        values = [{"start_epoch_millis": start, "values": [
+            [summarize_window(METRICS[n][0], [s["values"][m][i] for s in steps]) for i in range(len(METRICS[n][2]))]
+            for m, n in enumerate(names)]}]
         body = {"start_epoch_millis": start, "end_epoch_millis": end, "mode": mode, "step_seconds": None}
     else:
         values = [value_set(now - now % 60_000, 60)]

@@ -183,7 +183,7 @@ class ResponseCache:
                              columns=["deployment", "host", "trial", "streamed", "prompt", "size", "hits",
                                       "created_at", "used_at", "key"])
         for column in ("created_at", "used_at"):
-            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype("datetime64[ms, UTC]")
         frame["streamed"] = frame["streamed"].astype(bool)
         return frame
 

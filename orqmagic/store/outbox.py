@@ -145,7 +145,10 @@ class Outbox:
     # -- sending ------------------------------------------------------------------------
 
     def submit(self, transaction_id: str, **fields: Any) -> Receipt:
-        """Validate, record, send at once; a transient failure leaves the submission pending."""
+        """Validate, record, send at once; a transient failure leaves the submission pending.
+
+        ``transaction_id``: the response id the metrics belong to; the fields as for :func:`add_metrics`.
+        """
         from ..clients.orq import check_id
 
         transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
@@ -238,7 +241,10 @@ class Outbox:
             raise StoreError(f"the local store at {self.store.path} cannot be written ({exc})") from None
 
     def flush(self, *, on_progress: Callable[[int, int], None] | None = None) -> FlushReport:
-        """Send every pending submission once (those another sender holds are skipped); keep transient failures."""
+        """Send every pending submission once (those another sender holds are skipped); keep transient failures.
+
+        ``on_progress``: called with ``(done, total)`` as submissions are sent (default: none).
+        """
         report = FlushReport()
         candidates = self.records("pending")
         for done, record in enumerate(candidates, 1):
@@ -311,7 +317,10 @@ class Outbox:
             _running.discard(self)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background retry to end; True if none is running any more."""
+        """Wait for a background retry to end; True if none is running any more.
+
+        ``timeout``: at most this many seconds (default: as long as it takes).
+        """
         thread = self._background
         if thread is not None:
             thread.join(timeout)
@@ -319,7 +328,10 @@ class Outbox:
         return True
 
     def stop(self, timeout: float | None = 15.0) -> None:
-        """Let a background retry finish the record in flight and stop (called at exit)."""
+        """Let a background retry finish the record in flight and stop (called at exit).
+
+        ``timeout``: seconds to wait for it (default 15; None: as long as it takes).
+        """
         self._stop.set()
         self.wait(timeout)
         self._stop.clear()
@@ -398,6 +410,12 @@ def add_metrics(
     Everything is checked before sending. A transient failure (network, timeout,
     429, 5xx) does not lose the submission: it waits in the outbox and is sent
     again by ``%orq flush`` or in the background after the next send. Returns the receipt.
+
+    ``score``: a whole number 0–100 (default: none). ``usage``: ``{"prompt_tokens", "completion_tokens",
+    ...}``; ``performance``: ``{"latency", "time_to_first_token"}`` in ms; ``messages`` / ``choices``:
+    the conversation and answers in the chat format; ``metadata``: a dict of your own (a ``comment``,
+    ...). Each defaults to ``None`` (left out of the request); at least one must be given.
+    ``outbox``: the outbox to use (default: the one in the local store).
     """
     box = outbox or default_outbox()
     return box.submit(transaction_id, score=score, usage=usage, performance=performance,

@@ -174,22 +174,27 @@ def results_frame(inputs: pd.DataFrame, slots: Sequence[tuple[int, int]], result
                   *, trials: int, extra: Sequence[str] = ()) -> pd.DataFrame:
     """The inputs of each finished row joined with its result, in row order (then trial order).
 
-    With ``trials > 1`` a ``trial`` column (1..N) follows the inputs and the index
-    repeats the row number. An input column named like a result column is kept
-    as ``input_<name>``.
+    The index is unique: the row number, or with ``trials > 1`` a running number with
+    ``case`` (the row number) and ``trial`` (1..N) columns first, so ``groupby("case")``
+    gathers a case's trials. An input column named like a result column is kept as
+    ``input_<name>``.
     """
     import pandas as pd
 
     rows = [row for row, _ in slots]
     left = inputs.loc[rows].rename(columns={c: f"input_{c}" for c in inputs.columns if c in RESULT_COLUMNS})
     if trials > 1:
-        left = left.assign(trial=[trial for _, trial in slots])
+        left = left.rename(columns={c: f"input_{c}" for c in left.columns if c in ("case", "trial")})
+        left.insert(0, "trial", [trial for _, trial in slots])
+        left.insert(0, "case", rows)
+        left = left.reset_index(drop=True)
     right = pd.DataFrame(list(results), columns=[*RESULT_COLUMNS, *extra], index=left.index)
     return pd.concat([left, right], axis=1)
 
 
 def runs(store: Store | None = None) -> pd.DataFrame:
-    """Every stored run: name, deployment, rows, trials, recorded / failed rows, tokens, times."""
+    """Every stored run: name, deployment, rows, trials, recorded / failed rows, ``created`` / ``updated``
+    (UTC, to the millisecond), ``complete``. ``store``: the local store (default: the one under ``$ORQMAGIC_HOME``)."""
     import pandas as pd
 
     query = """
@@ -199,13 +204,16 @@ def runs(store: Store | None = None) -> pd.DataFrame:
     rows = [dict(r) for r in (store or default_store()).connection().execute(query)]
     frame = pd.DataFrame(rows, columns=["name", "deployment", "rows", "trials", "recorded", "failed", "created", "updated"])
     frame["complete"] = frame["recorded"] - frame["failed"] >= frame["rows"] * frame["trials"]
-    for column in ("created", "updated"):
-        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+    for column in ("created", "updated"):  # milliseconds: the store's clock, without nanosecond noise
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype("datetime64[ms, UTC]")
     return frame
 
 
 def load_run(name: str, store: Store | None = None) -> pd.DataFrame:
-    """The recorded rows of run ``name``, shaped as :func:`orqmagic.invoke_many` returned them."""
+    """The recorded rows of run ``name``, shaped as :func:`orqmagic.invoke_many` returned them.
+
+    ``store``: the local store to read (default: the one under ``$ORQMAGIC_HOME``).
+    """
     import io
 
     import pandas as pd
