@@ -361,7 +361,10 @@ def reviews_frame(reviews: list[review_store.Review], scale: Scale | None = None
 
 
 def load_review(name: str, *, store: Store | None = None) -> pd.DataFrame:
-    """The stored scores of the review queue ``name``: case, score, comment, reviewer, time (UTC), …"""
+    """The stored scores of the review queue ``name``: case, score, comment, reviewer, time (UTC), …
+
+    ``store`` reads another store than the default one (``$ORQMAGIC_HOME``). An unknown name is a ValidationError.
+    """
     name = check_name(name)
     reviews = review_store.load(store or default_store(), name)
     if not reviews and name not in review_store.queues(store or default_store()):

@@ -188,7 +188,7 @@ class Outbox:
         return Receipt("sent", submission_id, transaction_id, note=note)
 
     def send_one(self, submission_id: str) -> str | None:
-        """Claim and send one recorded submission (see :func:`enqueue`): ``sent``, ``pending`` (a transient
+        """Claim and send the recorded submission ``submission_id`` (see :func:`enqueue`): ``sent``, ``pending`` (a transient
         failure keeps it for the next flush), ``rejected``, ``damaged``, or None when another sender holds it
         or it is already done. Either way it is sent at most once by our bookkeeping."""
         if not self._holds(submission_id) and not self._claim(submission_id):
@@ -209,7 +209,11 @@ class Outbox:
 
     def enqueue(self, conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str:
         """:func:`enqueue` held by this sender (for its lease), so a background flush leaves it to
-        :meth:`send_one` and the submissions of one caller go out in the order they were given."""
+        :meth:`send_one` and the submissions of one caller go out in the order they were given.
+
+        ``conn`` is the caller's connection inside its open transaction; ``transaction_id`` the response id the
+        feedback is for; the fields are those of :func:`add_metrics` (``score``, ``metadata``, …).
+        """
         return enqueue(conn, transaction_id, claimed_by=self._token, claim_until=time.time() + self.lease, **fields)
 
     def _holds(self, submission_id: str) -> bool:

@@ -372,7 +372,8 @@ def review(results: pd.DataFrame, *, name: str, metric: Any = None, scale: Any =
     ``metric`` (a Galtea metric dict or ``Metric``) labels the scores and shows
     its judge prompt as the rubric; ``scale`` is ``(1, 5)`` by default,
     ``"thumbs"`` for 👍/👎, or labels; ``show`` picks the input columns shown;
-    ``send`` sends each score to orq as feedback (``source: human``).
+    ``send`` sends each score to orq as feedback (``source: human``);
+    ``reviewer`` names who scores (default: the login name), kept with each score and sent in metadata.
     """
     return ReviewQueue(results, name=name, metric=metric, scale=scale, show=show, send=send, reviewer=reviewer)
 
