@@ -212,6 +212,7 @@ def test_keys_score_move_and_skip_through_record(sandbox_env):
     assert "3 scored" in queue.header.value and generation_of(queue.keybox.value) is not None
     assert queue.summary() == "ReviewQueue 'keys': 3 of 6 scored · Helpfulness 1: 0, 2: 1, 3: 0, 4: 1, 5: 1"
     assert "rubric" in queue.rubric.value and "Score 5 when" in queue.rubric.value
+    assert repr(queue) == "ReviewQueue('keys', 3 of 6 scored, case 4)"  # not the widget tree
 
 
 def test_saved_view_shows_progress_and_distribution(sandbox_env):

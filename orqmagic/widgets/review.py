@@ -299,6 +299,10 @@ class ReviewQueue(w.VBox):
                 f'</th><th></th><th style="padding-left:8px;text-align:left">cases</th></tr>{rows}</table>'
                 '<span style="font-size:0.85em;opacity:0.75">saved view: run the cell to review</span></div>')
 
+    def __repr__(self) -> str:
+        s = self.session
+        return f"ReviewQueue({self.name!r}, {s.scored} of {len(s.cases)} scored, case {self.case!r})"
+
     def _static_bundle(self) -> dict[str, Any]:
         return {"text/html": self.summary_html(), "text/plain": self.summary()}
 
