@@ -90,6 +90,15 @@ def test_ten_cases_scored_with_the_keyboard_only(review_page):
     if page.name.startswith("lab"):
         theme = page.name.split("-")[1]
         page.locator(".orqmagic-review").screenshot(path=str(DOCS / f"review-{theme}.png"))
+    # A mouse click on a button gives the keyboard back to the queue: the next key scores, it never reaches Jupyter.
+    page.locator(".orqmagic-review button", has_text="back").click()
+    page.wait_for_function("() => document.querySelector('.orqmagic-review-header .orqmagic-position')"
+                           "?.innerText.includes('9 of 10')")
+    page.wait_for_function("() => document.activeElement?.closest('.orqmagic-keybox') !== null")
+    page.keyboard.press("3")
+    page.wait_for_function("() => document.querySelector('.orqmagic-review-header .orqmagic-position')"
+                           "?.innerText.includes('10 of 10')")
+    assert stored(page.root)[8] == 3 and cells(page).count() == 1 and page.locator(".jp-MarkdownCell").count() == 0
     # What the saved notebook keeps: the progress and distribution, as HTML and text, not a widget placeholder.
     saved_file = page.root / "work" / "review-demo.ipynb"
     with page.expect_response(lambda r: r.request.method == "PUT" and "review-demo.ipynb" in r.url) as saving:
@@ -99,7 +108,7 @@ def test_ten_cases_scored_with_the_keyboard_only(review_page):
     outputs = nbformat.read(saved_file, as_version=4).cells[0].outputs
     saved = [o for o in outputs if "text/html" in o.get("data", {})]
     assert len(saved) == 1 and "10 of 10 scored" in saved[0].data["text/html"]
-    assert saved[0].data["text/plain"] == "ReviewQueue 'browser': 10 of 10 scored · Helpfulness 1: 0, 2: 1, 3: 1, 4: 5, 5: 3"
+    assert saved[0].data["text/plain"] == "ReviewQueue 'browser': 10 of 10 scored · Helpfulness 1: 0, 2: 0, 3: 2, 4: 5, 5: 3"
     if page.name == "lab-light":
         page.set_content(f"<body style='font-family:sans-serif;padding:12px'>{saved[0].data['text/html']}</body>")
         page.locator("body > div").screenshot(path=str(DOCS / "review-saved.png"))

@@ -75,7 +75,7 @@ class ReviewQueue(w.VBox):
             text = label if s.scale.is_thumbs else (key if label == key else f"{key} {label}")
             button = w.Button(description=text, tooltip=f"{s.rubric.label} {label} (key {key})",
                               layout=w.Layout(width="auto", min_width="44px"))
-            button.on_click(lambda _, value=value: self._score(value))
+            button.on_click(lambda _, value=value: self._clicked(self._score, value))
             self.score_buttons.append(button)
         self.back_button = self._nav("◀ back", "previous case (b)", self.back)
         self.skip_button = self._nav("skip", "no score, on to the next (s)", self.skip)
@@ -218,8 +218,14 @@ class ReviewQueue(w.VBox):
 
     def _nav(self, text: str, tooltip: str, action: Any) -> w.Button:
         button = w.Button(description=text, tooltip=tooltip, layout=w.Layout(width="auto"))
-        button.on_click(lambda _: action())
+        button.on_click(lambda _: self._clicked(action))
         return button
+
+    def _clicked(self, action: Any, *args: Any) -> None:
+        """A button's action, then the keyboard back to the key box: a focused button would let the next key
+        reach Jupyter's command-mode shortcuts (``4`` turns the cell into a heading, ``d d`` deletes it)."""
+        action(*args)
+        self.keybox.focus()
 
     def _focus_new_view(self, change: dict[str, Any]) -> None:
         if (change["new"] or 0) > (change["old"] or 0):
