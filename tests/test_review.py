@@ -326,3 +326,18 @@ def test_queue_agreement_against_a_judged_frame(sandbox_env):
         thumbs.record(case, score)
     verdict = thumbs.agreement(results(4, score=[1, 0, 1, 1]))
     assert verdict["agreement"] == 0.75 and verdict["cohen_kappa"] == pytest.approx(0.5)
+
+
+def test_a_case_shows_its_input_expected_output_and_the_judges_verdict(sandbox_env):
+    judged = results(3, expected=["rotate in settings", None, "x"], score=[4, None, 2],
+                     reason=["right steps", None, "off topic"], judge_error=[None, "judge timed out", None],
+                     tier=["gold", "free", "gold"])
+    queue = orqmagic.review(judged, name="view", send=False, show=["question", "tier"])
+    assert "question 0" in queue.inputs.value and "gold" in queue.inputs.value
+    assert "rotate in settings" in queue.expected.value
+    assert "right steps" in queue.judge.value and ">4<" not in queue.judge.value and "4" in queue.judge.value
+    queue.next()
+    assert "judge timed out" in queue.judge.value and queue.expected.value == ""  # nothing expected: no section
+    assert "2 of 3 · 0 scored" in queue.header.value
+    with pytest.raises(ValidationError, match="show names columns"):
+        orqmagic.review(judged, name="view2", show=["nope"])
