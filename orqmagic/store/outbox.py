@@ -149,13 +149,7 @@ class Outbox:
 
         ``transaction_id``: the response id the metrics belong to; the fields as for :func:`add_metrics`.
         """
-        from ..clients.orq import check_id
-
-        transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
-        body = metrics_body(**fields)
-        submission_id = uuid.uuid4().hex
-        body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
-        encoded = json.dumps(body, separators=(",", ":"), allow_nan=False)
+        transaction_id, submission_id, body, encoded = _prepare(transaction_id, fields)
         now = time.time()
         unrecorded: str | None = None
         try:
@@ -217,9 +211,11 @@ class Outbox:
         return enqueue(conn, transaction_id, claimed_by=self._token, claim_until=time.time() + self.lease, **fields)
 
     def _holds(self, submission_id: str) -> bool:
-        row = self._db().execute("SELECT 1 FROM outbox WHERE submission_id = ? AND status = 'pending' AND claimed_by = ?",
-                                 (submission_id, self._token)).fetchone()
-        return row is not None
+        """Renew this sender's own claim on a pending record (and count the attempt); False if it holds none."""
+        now = time.time()
+        return self._write("UPDATE outbox SET attempts = attempts + 1, claim_until = ?, updated_at = ? "
+                           "WHERE submission_id = ? AND status = 'pending' AND claimed_by = ?",
+                           (now + self.lease, now, submission_id, self._token)) == 1
 
     def _settle(self, submission_id: str, status: str, error: str | None) -> str | None:
         """Mark a claimed record done; returns a note if the store refused (it stays pending, may be re-sent)."""
@@ -350,18 +346,23 @@ def enqueue(conn: sqlite3.Connection, transaction_id: str, *, claimed_by: str | 
     together, so two notebooks never both send it). Send it with
     :meth:`Outbox.send_one`, or let the next flush do it.
     """
+    transaction_id, submission_id, _body, encoded = _prepare(transaction_id, fields)
+    now = time.time()
+    conn.execute("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, updated_at, "
+                 "claimed_by, claim_until) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                 (submission_id, transaction_id, encoded, now, now, claimed_by, claim_until))
+    return submission_id
+
+
+def _prepare(transaction_id: str, fields: dict[str, Any]) -> tuple[str, str, dict[str, Any], str]:
+    """Checked id, a new submission id, the metrics body carrying it in ``metadata``, and that body as stored."""
     from ..clients.orq import check_id
 
     transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
     body = metrics_body(**fields)
     submission_id = uuid.uuid4().hex
     body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
-    now = time.time()
-    conn.execute("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, updated_at, "
-                 "claimed_by, claim_until) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
-                 (submission_id, transaction_id, json.dumps(body, separators=(",", ":"), allow_nan=False), now, now,
-                  claimed_by, claim_until))
-    return submission_id
+    return transaction_id, submission_id, body, json.dumps(body, separators=(",", ":"), allow_nan=False)
 
 
 def _fields_of(body: dict[str, Any]) -> dict[str, Any]:
