@@ -136,3 +136,27 @@ def test_a_name_must_be_one_short_line():
         with pytest.raises(ValidationError) as info:
             ReviewSession(frame(), name=bad, send=False)
         assert info.value.field == "name"
+
+
+def test_a_key_pasted_into_a_comment_is_never_stored_or_sent(sandbox_env, monkeypatch):
+    from orqmagic.clients import OrqClient
+
+    with OrqClient(base_url=sandbox_env.url, api_key=sandbox_env.key) as orq:
+        response_id = orq.invoke("support-bot", messages=[{"role": "user", "content": "hi"}])["id"]
+    monkeypatch.setenv("GALTEA_API_KEY", "gsk_canary_0123456789abcdef")
+    orqmagic.set_key("baseten", "bt_canary_0123456789abcdef")
+    try:
+        session = ReviewSession(pd.DataFrame({"text": ["a"], "id": [response_id]}), name="canary")
+        session.record(0, 4, comment=f"tried {sandbox_env.key} and gsk_canary_0123456789abcdef, bt_canary_0123456789abcdef")
+        assert session.wait_sent()
+    finally:
+        from orqmagic import config
+
+        config._session.keys.clear()
+    stored = load_review("canary").loc[0, "comment"]
+    sent = [r["body"]["metadata"]["comment"] for r in sandbox_env.received("orq.metrics")
+            if (r["body"].get("metadata") or {}).get("review") == "canary"]
+    for text in (stored, *sent):
+        assert "canary_0123" not in text and sandbox_env.key not in text and text.count("********") == 3
+    raw = b"".join(p.read_bytes() for p in default_store().path.parent.glob("orqmagic.sqlite3*"))  # with the WAL
+    assert b"canary_0123" not in raw and sandbox_env.key.encode() not in raw

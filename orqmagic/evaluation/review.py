@@ -207,7 +207,7 @@ class ReviewSession:
         if comment is not None:
             if not isinstance(comment, str):
                 raise ValidationError("comment must be a string", field="comment")
-            comment = comment.strip()
+            comment = _without_keys(comment.strip())
         if value is None and not skip and comment is None:
             raise ValidationError("record() needs a score, SKIP, or a comment", field="score")
         response_id = self._response_id(row)
@@ -329,6 +329,16 @@ class Agreement:
     def _repr_html_(self) -> str:
         first, *rest = (html.escape(line) for line in self._lines())
         return f"<div><b>{first}</b><br>{'<br>'.join(rest)}</div>"
+
+
+def _without_keys(text: str) -> str:
+    """A comment with any API key pasted into it replaced by ``********``: comments are stored and sent."""
+    from ..clients.redaction import redact
+    from ..config import known_keys
+
+    for key in known_keys():
+        text = redact(text, key)
+    return text
 
 
 def _present(value: Any) -> bool:
