@@ -341,3 +341,15 @@ def test_a_case_shows_its_input_expected_output_and_the_judges_verdict(sandbox_e
     assert "2 of 3 · 0 scored" in queue.header.value
     with pytest.raises(ValidationError, match="show names columns"):
         orqmagic.review(judged, name="view2", show=["nope"])
+
+
+def test_a_second_notebook_sees_what_the_first_scored_when_it_gets_there(sandbox_env):
+    first = orqmagic.review(results(), name="shared", send=False, reviewer="ada")
+    second = orqmagic.review(results(), name="shared", send=False, reviewer="bob")
+    first.record(1, 5)
+    second.next()                                  # case 1, scored by the other notebook meanwhile
+    assert "ada: <b>5</b>" in second.header.value and second.score_buttons[4].button_style == "success"
+    first.record(2, 3)
+    second.back()
+    second.next_unscored()                         # passes case 1 and case 2, both scored elsewhere
+    assert second.case == 3

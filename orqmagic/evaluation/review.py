@@ -93,6 +93,17 @@ class ReviewSession:
         """Read this queue's reviews from the store (another notebook may have scored meanwhile)."""
         self.reviews = {review_store.case_key(r.case): r for r in review_store.load(self.store, self.name)}
 
+    def refresh(self, case: Any = None) -> review_store.Review | None:
+        """Re-read one case from the store (default: the one shown): another notebook may have scored it."""
+        case = self.case if case is None else case
+        key = review_store.case_key(case)
+        review = review_store.load_one(self.store, self.name, case)
+        if review is None:
+            self.reviews.pop(key, None)
+        else:
+            self.reviews[key] = review
+        return review
+
     def _check_same_answers(self) -> None:
         self.reload()
         for key, review in self.reviews.items():
@@ -161,7 +172,11 @@ class ReviewSession:
         self.go(self.position - 1)
 
     def next_open(self) -> bool:
-        """Go to the next case neither scored nor skipped (wrapping round); False if there is none."""
+        """Go to the next case neither scored nor skipped (wrapping round); False if there is none.
+
+        Reads the store first, so a case another notebook scored meanwhile is passed over.
+        """
+        self.reload()
         n = len(self.cases)
         for step in range(1, n + 1):
             i = (self.position + step) % n

@@ -236,9 +236,10 @@ class ReviewQueue(w.VBox):
     def _show(self, message: str | None = None, *, kind: str = "muted") -> None:
         s = self.session
         row = s.row()
-        review = s.review_of()
+        review = s.refresh() if self._shown_case != s.position else s.review_of()  # a new case: as stored now
+        who = "yours" if review is None or review.reviewer == s.reviewer else review.reviewer
         given = "" if review is None else (
-            f" · yours: <b>{_esc(_label(s, review.score))}</b>" if review.score is not None
+            f" · {_esc(who)}: <b>{_esc(_label(s, review.score))}</b>" if review.score is not None
             else (" · skipped" if review.skipped else ""))
         self.header.value = (f'<b>{_esc(self.name)}</b> · case <code>{_esc(str(self.case))}</code> · '
                              f'<span class="orqmagic-position">{_esc(s.progress())}</span>{given}')
