@@ -11,12 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import batch, cold_start, compare, display, evaluation, frames, judges, panel, startup, stream
+from . import batch, cold_start, compare, display, evaluation, frames, judges, panel, review, startup, stream
 from ._common import Figure, machine
 
 BENCHMARKS = {"stream": stream, "display": display, "frames": frames, "batch": batch, "startup": startup,
               "evaluation": evaluation, "compare": compare, "panel": panel, "cold_start": cold_start,
-              "judges": judges}
+              "judges": judges, "review": review}
 
 
 def main(argv: list[str] | None = None) -> int:

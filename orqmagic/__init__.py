@@ -67,6 +67,9 @@ _LAZY = {
     "Metric": "orqmagic.evaluation.metric",
     "pairwise": "orqmagic.evaluation.pairwise",
     "last_result": "orqmagic.api",
+    "review": "orqmagic.widgets.review",
+    "ReviewQueue": "orqmagic.widgets.review",
+    "load_review": "orqmagic.evaluation.review",
 }
 
 __all__ = [
@@ -95,6 +98,7 @@ __all__ = [
     "RequestTimeout",
     "RetryPolicy",
     "RunBusyError",
+    "ReviewQueue",
     "Sandbox",
     "Secret",
     "ServerError",
@@ -114,10 +118,12 @@ __all__ = [
     "last_result",
     "list_metrics",
     "load_ipython_extension",
+    "load_review",
     "load_run",
     "pairwise",
     "plot_batch",
     "plot_metrics",
+    "review",
     "runs",
     "send_scores",
     "set_key",

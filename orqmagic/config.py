@@ -338,3 +338,19 @@ def _sandbox_config(svc: Service) -> ServiceConfig:
 
     sandbox = shared_sandbox()
     return ServiceConfig(svc, sandbox.url, Secret(sandbox.key), sandbox=True)
+
+
+def known_keys() -> list[Secret]:
+    """Every key this process could send (set in the session or in the environment), never starting the sandbox.
+
+    For free text people type (a review comment) that is stored and sent: a key pasted there is stripped out.
+    """
+    keys = list(_session.keys.values())
+    for svc in SERVICES.values():
+        value = os.environ.get(svc.key_env, "").strip()
+        if value:
+            try:
+                keys.append(Secret(value))
+            except ConfigurationError:
+                continue  # not a usable key: never sent, so nothing to strip
+    return keys

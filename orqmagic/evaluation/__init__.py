@@ -7,7 +7,8 @@ their variants (:mod:`.comparison`, :mod:`.variants`), progress (:mod:`.progress
 definitions (:mod:`.metric`), judge prompts (:mod:`.prompts`) and their strict reading (:mod:`.verdicts`),
 scoring a run (:mod:`.judging`, feedback in :mod:`.judged_feedback`), A against B in both orders
 (:mod:`.pairwise`) with its statistics (:mod:`.pairstats`, :mod:`.pair_summary`), and the dataset and
-single-prompt forms (:mod:`.dataset_judge`, :mod:`.judge_comparison`).
+single-prompt forms (:mod:`.dataset_judge`, :mod:`.judge_comparison`). Human
+review queues without their widget (:mod:`.review`, on the scales of :mod:`.scales`).
 
 May import: errors, config, :mod:`orqmagic.clients`, :mod:`orqmagic.store`,
 :mod:`orqmagic.render` (live views and tables) and :mod:`orqmagic.result`. Never

@@ -132,4 +132,66 @@ def evaluation(results: pd.DataFrame, prices: Mapping[str, tuple[float, float]] 
     return out
 
 
-__all__ = ["agreement", "cost", "evaluation", "mean_ci", "t95", "totals"]
+def match_rate(first: Sequence[Any], second: Sequence[Any]) -> float:
+    """Share of pairs whose two ratings are equal; NaN with no pairs."""
+    if len(first) != len(second):
+        raise ValueError("the two ratings need the same length")
+    return sum(a == b for a, b in zip(first, second, strict=True)) / len(first) if len(first) else math.nan
+
+
+def cohen_kappa(first: Sequence[Any], second: Sequence[Any]) -> float:
+    """Cohen's kappa of two raters over the same cases: agreement beyond what their label frequencies give by chance.
+
+    ``(p_o - p_e) / (1 - p_e)``; NaN when it is undefined (no pairs, or both raters used one and the same label,
+    so chance agreement is already 1).
+    """
+    n = len(first)
+    if n != len(second):
+        raise ValueError("the two ratings need the same length")
+    if not n:
+        return math.nan
+    observed = match_rate(first, second)
+    counts_a: dict[Any, int] = {}
+    counts_b: dict[Any, int] = {}
+    for a, b in zip(first, second, strict=True):
+        counts_a[a] = counts_a.get(a, 0) + 1
+        counts_b[b] = counts_b.get(b, 0) + 1
+    expected = sum(counts_a[k] * counts_b.get(k, 0) for k in counts_a) / (n * n)
+    return math.nan if expected >= 1 else (observed - expected) / (1 - expected)
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties given the mean of the ranks they span (as Spearman's rho needs)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def spearman(first: Sequence[float], second: Sequence[float]) -> float:
+    """Spearman's rank correlation (Pearson's r of the tie-averaged ranks); NaN with fewer than two pairs or
+    when either side never varies (a correlation is then undefined)."""
+    n = len(first)
+    if n != len(second):
+        raise ValueError("the two ratings need the same length")
+    if n < 2:
+        return math.nan
+    ra, rb = ranks([float(v) for v in first]), ranks([float(v) for v in second])
+    mean = (n + 1) / 2  # the mean of 1..n, ties included
+    cov = sum((a - mean) * (b - mean) for a, b in zip(ra, rb, strict=True))
+    var_a = sum((a - mean) ** 2 for a in ra)
+    var_b = sum((b - mean) ** 2 for b in rb)
+    if var_a == 0 or var_b == 0:
+        return math.nan
+    return max(-1.0, min(1.0, cov / math.sqrt(var_a * var_b)))
+
+
+__all__ = ["agreement", "cohen_kappa", "cost", "evaluation", "match_rate", "mean_ci", "ranks", "spearman", "t95",
+           "totals"]

@@ -114,6 +114,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         DELETE FROM cache;                          -- keyed by host alone, an entry may be another workspace's
     """),
+    (5, "reviews: human scores of a review queue, one per case, kept the moment they are given (issue 22)", """
+        CREATE TABLE reviews (
+            queue         TEXT NOT NULL,
+            case_key      TEXT NOT NULL,            -- JSON of the case's label in the results frame
+            score         TEXT,                     -- JSON of the value on the queue's scale; NULL if skipped
+            comment       TEXT,
+            skipped       INTEGER NOT NULL DEFAULT 0,
+            response_id   TEXT,                     -- the answer scored (its feedback goes there)
+            reviewer      TEXT NOT NULL,
+            metric        TEXT,                     -- the metric's name, when a definition labels the scores
+            sent_score    TEXT,                     -- JSON of the last value handed to the outbox
+            submission_id TEXT,                     -- that outbox record
+            updated_at    REAL NOT NULL,
+            PRIMARY KEY (queue, case_key)
+        );
+    """),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -153,15 +153,7 @@ class Outbox:
         nothing is recorded or sent and the receipt says ``duplicate``. The check is
         the record's primary key, so two senders cannot both pass it.
         """
-        from ..clients.orq import check_id
-
-        transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
-        body = metrics_body(**fields)
-        if submission_id is not None and (not isinstance(submission_id, str) or not submission_id.strip()):
-            raise ValidationError("submission_id must be non-empty text", field="submission_id")
-        submission_id = submission_id or uuid.uuid4().hex
-        body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
-        encoded = json.dumps(body, separators=(",", ":"), allow_nan=False)
+        transaction_id, submission_id, body, encoded = _prepare(transaction_id, fields, submission_id)
         now = time.time()
         unrecorded: str | None = None
         try:
@@ -196,6 +188,42 @@ class Outbox:
         else:
             note = f"sent, but not recorded: {unrecorded}"
         return Receipt("sent", submission_id, transaction_id, note=note)
+
+    def send_one(self, submission_id: str) -> str | None:
+        """Claim and send the recorded submission ``submission_id`` (see :func:`enqueue`): ``sent``, ``pending`` (a transient
+        failure keeps it for the next flush), ``rejected``, ``damaged``, or None when another sender holds it
+        or it is already done. Either way it is sent at most once by our bookkeeping."""
+        if not self._holds(submission_id) and not self._claim(submission_id):
+            return None
+        row = self._db().execute("SELECT transaction_id, body FROM outbox WHERE submission_id = ?",
+                                 (submission_id,)).fetchone()
+        try:
+            body = json.loads(row["body"])
+        except ValueError:
+            body = None
+        record = {"id": submission_id, "transaction_id": row["transaction_id"], "body": body}
+        report = FlushReport()
+        self._send_claimed(record, report)
+        if report.sent:
+            self._retry_in_background()
+            return "sent"
+        return "pending" if report.pending else ("rejected" if report.rejected else "damaged")
+
+    def enqueue(self, conn: sqlite3.Connection, transaction_id: str, **fields: Any) -> str:
+        """:func:`enqueue` held by this sender (for its lease), so a background flush leaves it to
+        :meth:`send_one` and the submissions of one caller go out in the order they were given.
+
+        ``conn`` is the caller's connection inside its open transaction; ``transaction_id`` the response id the
+        feedback is for; the fields are those of :func:`add_metrics` (``score``, ``metadata``, …).
+        """
+        return enqueue(conn, transaction_id, claimed_by=self._token, claim_until=time.time() + self.lease, **fields)
+
+    def _holds(self, submission_id: str) -> bool:
+        """Renew this sender's own claim on a pending record (and count the attempt); False if it holds none."""
+        now = time.time()
+        return self._write("UPDATE outbox SET attempts = attempts + 1, claim_until = ?, updated_at = ? "
+                           "WHERE submission_id = ? AND status = 'pending' AND claimed_by = ?",
+                           (now + self.lease, now, submission_id, self._token)) == 1
 
     def _settle(self, submission_id: str, status: str, error: str | None) -> str | None:
         """Mark a claimed record done; returns a note if the store refused (it stays pending, may be re-sent)."""
@@ -317,6 +345,38 @@ class Outbox:
         self._stop.clear()
 
 
+def enqueue(conn: sqlite3.Connection, transaction_id: str, *, claimed_by: str | None = None,
+            claim_until: float | None = None, **fields: Any) -> str:
+    """Record a pending submission inside the caller's transaction and return its id; nothing is sent yet.
+
+    For callers whose own state must change in the same transaction as the
+    outbox (the review queue records a score and the feedback it sends
+    together, so two notebooks never both send it). Send it with
+    :meth:`Outbox.send_one`, or let the next flush do it.
+    """
+    transaction_id, submission_id, _body, encoded = _prepare(transaction_id, fields)
+    now = time.time()
+    conn.execute("INSERT INTO outbox (submission_id, transaction_id, body, status, attempts, created_at, updated_at, "
+                 "claimed_by, claim_until) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                 (submission_id, transaction_id, encoded, now, now, claimed_by, claim_until))
+    return submission_id
+
+
+def _prepare(transaction_id: str, fields: dict[str, Any],
+             submission_id: str | None = None) -> tuple[str, str, dict[str, Any], str]:
+    """Checked id, the submission id (given, or a new one), the metrics body carrying it in ``metadata``, and
+    that body as stored."""
+    from ..clients.orq import check_id
+
+    transaction_id = check_id(transaction_id, "transaction_id", what="the response id")
+    body = metrics_body(**fields)
+    if submission_id is not None and (not isinstance(submission_id, str) or not submission_id.strip()):
+        raise ValidationError("submission_id must be non-empty text", field="submission_id")
+    submission_id = submission_id or uuid.uuid4().hex
+    body["metadata"] = {**body.get("metadata", {}), SUBMISSION_ID_KEY: submission_id}
+    return transaction_id, submission_id, body, json.dumps(body, separators=(",", ":"), allow_nan=False)
+
+
 def _fields_of(body: dict[str, Any]) -> dict[str, Any]:
     """The keyword form of a metrics body (``feedback.score`` becomes ``score``)."""
     fields = {k: v for k, v in body.items() if k != "feedback"}
@@ -379,4 +439,5 @@ def add_metrics(
                       messages=messages, choices=choices, metadata=metadata)
 
 
-__all__ = ["SUBMISSION_ID_KEY", "FlushReport", "Outbox", "Receipt", "add_metrics", "default_outbox", "is_transient"]
+__all__ = ["SUBMISSION_ID_KEY", "FlushReport", "Outbox", "Receipt", "add_metrics", "default_outbox", "enqueue",
+           "is_transient"]
