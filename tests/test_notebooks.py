@@ -147,7 +147,7 @@ def test_judges_review_section(sandbox_env, sandbox):
     assert saved.data["text/plain"] == "ReviewQueue '05-judges-review': 3 of 6 scored · Helpfulness 1: 0, 2: 1, 3: 0, 4: 1, 5: 1"
     scores = outputs_of(notebook, "queue.record(")[0].data["text/plain"]
     assert "clear, correct steps" in scores and "misses the refund window" in scores
-    agreement = outputs_of(notebook, 'review_judged = ')[0].data["text/plain"]
+    agreement = outputs_of(notebook, 'relevance = ')[-1].data["text/plain"]
     assert "3 cases both scored" in agreement and "Spearman's rho" in agreement
     sent = [r for r in sandbox.received("orq.metrics") if (r["body"].get("metadata") or {}).get("review") == "05-judges-review"]
     assert sorted(r["body"]["metadata"]["value"] for r in sent) == [2, 4, 5]
