@@ -3,7 +3,8 @@ Notebook 7, and the scores found in the store.
 
 Reuses the servers and Chromium of ``test_browser.py``. The queue takes the keyboard focus when it appears (no
 click); every key is checked against the widget's own position line and the store. Screenshots land in
-``test-artifacts/`` and, for the README, in ``docs/review-light.png`` and ``docs/review-dark.png``.
+``test-artifacts/`` (``review-light.png``, ``review-dark.png``, ``review-saved.png``); they are copied to ``docs/``
+by hand when the README's pictures should change, so a test run never rewrites a tracked file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import pytest
 
 from tests.test_browser import ARTIFACTS, CHROMIUM, cells, open_page, run_all, start_server
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 QUESTIONS = ["How do I rotate my API key?", "Why was I charged twice?", "How do refunds work?",
              "Can I export my data?", "How do I add a teammate?", "What are the rate limits?",
              "How do I delete my account?", "Is there an SLA?", "How do I change my plan?", "Where are invoices?"]
@@ -89,7 +89,7 @@ def test_ten_cases_scored_with_the_keyboard_only(review_page):
     assert cells(page).count() == 1 and page.locator(".jp-MarkdownCell").count() == 0
     if page.name.startswith("lab"):
         theme = page.name.split("-")[1]
-        page.locator(".orqmagic-review").screenshot(path=str(DOCS / f"review-{theme}.png"))
+        page.locator(".orqmagic-review").screenshot(path=str(ARTIFACTS / f"review-{theme}.png"))
     # A mouse click on a button gives the keyboard back to the queue: the next key scores, it never reaches Jupyter.
     page.locator(".orqmagic-review button", has_text="back").click()
     page.wait_for_function("() => document.querySelector('.orqmagic-review-header .orqmagic-position')"
@@ -111,5 +111,5 @@ def test_ten_cases_scored_with_the_keyboard_only(review_page):
     assert saved[0].data["text/plain"] == "ReviewQueue 'browser': 10 of 10 scored · Helpfulness 1: 0, 2: 0, 3: 2, 4: 5, 5: 3"
     if page.name == "lab-light":
         page.set_content(f"<body style='font-family:sans-serif;padding:12px'>{saved[0].data['text/html']}</body>")
-        page.locator("body > div").screenshot(path=str(DOCS / "review-saved.png"))
+        page.locator("body > div").screenshot(path=str(ARTIFACTS / "review-saved.png"))
     shutil.rmtree(ARTIFACTS / "tmp", ignore_errors=True)

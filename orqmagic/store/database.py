@@ -19,7 +19,9 @@ moment waits on the lock and then finds the migration already done.
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import sqlite3
 import sys
 import threading
@@ -27,10 +29,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import stamina
+
 from ..errors import OrqMagicError
 
 FILENAME = "orqmagic.sqlite3"
 BUSY_TIMEOUT_S = 30.0  # two notebooks and a flush queue on the write lock; a wait this long means trouble
+
+# stamina logs each scheduled retry; without a handler Python would print them raw into the cell.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 
 class StoreError(OrqMagicError):
@@ -183,28 +190,74 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():
-                # Create it private before SQLite does, so no moment exists where others can read it.
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+                self._create()
+            # Opening races other openers only while a new file is set up and switched to WAL (see
+            # _contended); that window is retried with backoff for as long as a busy write would have waited.
+            for attempt in stamina.retry_context(on=_contended, attempts=None, timeout=self.timeout,
+                                                 wait_initial=0.005, wait_max=0.25):
+                with attempt:
+                    return self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"the local store at {self.path} cannot be used ({type(exc).__name__}: {exc}); "
+                             f"set ORQMAGIC_HOME to another folder or move the file aside") from None
+        raise AssertionError("unreachable: the retry loop returns or raises")  # pragma: no cover
+
+    def _create(self) -> None:
+        """Make the store where none exists: set up in a private file beside it, then linked in whole.
+
+        Nobody may open an empty file at the store's path while another process
+        writes it: SQLite deletes the write-ahead log of a database whose main
+        file has no pages yet, and with it what the first process had written
+        there. A hard link publishes the finished file atomically and never
+        replaces one that is already there; if another process wins, its store
+        is the store. Where links are not supported, an empty private file is
+        made instead and :meth:`_connect`'s migrate-before-WAL order covers it.
+        """
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
+        os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # private from the start
+        try:
+            conn = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                migrate(conn)
+                conn.execute("PRAGMA journal_mode = WAL")  # kept in the file's header for every later opener
+            finally:
+                conn.close()  # the last connection folds the log into the file and removes it
+            try:
+                os.link(temporary, self.path)
+            except FileExistsError:
+                pass
+            except OSError:
+                with suppress(FileExistsError):
+                    os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        finally:
+            for leftover in ("", "-wal", "-shm", "-journal"):
+                with suppress(FileNotFoundError):
+                    os.unlink(f"{temporary}{leftover}")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             self._refuse_newer(conn)  # before anything writes: a newer release's file is left as it was
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # Migrate *before* the switch to WAL. SQLite deletes the -wal file of a database whose main file
+            # has no pages yet, so a new store switched to WAL and written there could be wiped by the next
+            # process to open it. Migrations on a new file go through a rollback journal into the file itself.
             with self._lock:
                 if not self._migrated:
                     migrate(conn)
                     self._migrated = True
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
             return conn
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"the local store at {self.path} cannot be used ({type(exc).__name__}: {exc}); "
-                             f"set ORQMAGIC_HOME to another folder or move the file aside") from None
+        except BaseException:
+            conn.close()
+            raise
 
     def _refuse_newer(self, conn: sqlite3.Connection) -> None:
         """A store written by a newer release is not ours to change: one line naming both versions."""
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > LATEST:
-            conn.close()
             raise StoreError(f"the local store at {self.path} was made by a newer orqmagic (store version {version}; "
                              f"this release knows versions up to {LATEST}): upgrade orqmagic, or set ORQMAGIC_HOME "
                              "to another folder; the file was left untouched")
@@ -243,6 +296,21 @@ class Store:
         return int(self.connection().execute("PRAGMA user_version").fetchone()[0])
 
 
+def _contended(exc: Exception) -> bool:
+    """Whether opening failed only because another connection was setting the same new file up.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers some
+    lock orders with "database is locked" at once instead of waiting, because
+    waiting could deadlock; the loser may also find the rollback journal it
+    meant to delete already gone. Both pass as soon as the winner is done.
+    """
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+; before that, the message says "locked"
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or name == "SQLITE_IOERR_DELETE_NOENT" or (
+        not name and "locked" in str(exc))
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply the migrations this file has not seen yet; safe when several processes race to do it."""
     for version, _what, sql in MIGRATIONS:
@@ -256,7 +324,8 @@ def migrate(conn: sqlite3.Connection) -> int:
                 conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a busy or failed statement may have rolled it back already
+                conn.execute("ROLLBACK")
             raise
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
