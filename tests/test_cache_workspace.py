@@ -52,7 +52,11 @@ def test_the_key_is_the_url_less_credentials_and_a_keyed_digest_of_the_api_key(t
     cache = ResponseCache(Store(tmp_path / "a.sqlite3"))
     key_of = lambda url, key: cache.call(BODY, base_url=url, key=key).key  # noqa: E731
     base = key_of("https://api.example.com/tenant1", "sk-a")
-    assert base == key_of("https://user:pw@API.example.com:443/tenant1/?api_key=x#f", "sk-a")  # credentials ignored
+    assert base == key_of("https://user:pw@API.example.com:443/tenant1/#f", "sk-a")  # never sent: not the workspace
+    in_query = key_of("https://api.example.com/tenant1?api_key=x", "sk-a")
+    assert in_query != base and in_query != key_of("https://api.example.com/tenant1?api_key=y", "sk-a")  # sent: it is
+    assert in_query == key_of("https://user:pw@API.example.com:443/tenant1/?api_key=x#f", "sk-a")
+    assert key_of("https://api.example.com/tenant1?api_key=x", None) != key_of("https://api.example.com/tenant1", None)
     assert base != key_of("https://api.example.com/tenant2", "sk-a")  # two tenants on one host
     assert base != key_of("https://api.example.com/tenant1", "sk-b")  # two workspaces on one URL
     other = ResponseCache(Store(tmp_path / "b.sqlite3"))
@@ -63,6 +67,22 @@ def test_the_key_is_the_url_less_credentials_and_a_keyed_digest_of_the_api_key(t
               latency_ms=1.0, ttft_ms=1.0)
     cache.store.close()
     assert b"sk-a" not in (tmp_path / "a.sqlite3").read_bytes()
+
+
+def test_a_key_carried_in_the_base_url_query_is_its_own_workspace(sandbox_env, sandbox, monkeypatch):
+    """A gateway that takes its key in the query (``?api_key=…``): two such keys on one URL never share answers."""
+    mark = len(sandbox.requests())
+    monkeypatch.setenv("ORQ_BASE_URL", f"{sandbox.url}?api_key=first-workspace-key")
+    first = orqmagic.invoke("support-bot", QUESTION, cache=True, display=False)
+    monkeypatch.setenv("ORQ_BASE_URL", f"{sandbox.url}?api_key=second-workspace-key")
+    second = orqmagic.invoke("support-bot", QUESTION, cache=True, display=False)
+    assert not second.cached and sent(sandbox, mark) == 2  # sent again: the first workspace's answer is not served
+    monkeypatch.setenv("ORQ_BASE_URL", f"{sandbox.url}?api_key=first-workspace-key")
+    again = orqmagic.invoke("support-bot", QUESTION, cache=True, display=False)
+    assert again.cached and again.text == first.text and sent(sandbox, mark) == 2
+    path = ResponseCache().store.path
+    kept = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # the file, its log and index
+    assert b"first-workspace-key" not in kept and b"second-workspace-key" not in kept
 
 
 # -- 6. a damaged row, a moved clock, a newer or unusable store -----------------------------------------

@@ -102,11 +102,20 @@ def request_key(body: dict[str, Any], *, host: str, trial: int, workspace: str =
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def workspace_of(key: Secret | str | None, secret: bytes) -> str:
-    """A keyed, one-way digest of the API key: equal for equal keys, useless to anyone without the store."""
-    if key is None:
+def workspace_of(key: Secret | str | None, secret: bytes, query: Secret | str | None = None) -> str:
+    """A keyed, one-way digest of the API key and the base URL's query: equal for equal credentials, useless to
+    anyone without the store.
+
+    The query is part of the workspace because it is sent with every request (a
+    gateway may take its key there, ``?api_key=…``); userinfo and fragment are not
+    sent, so they are not. With no query the digest is what it was before.
+    """
+    reveal = lambda s: s if isinstance(s, str) else s.reveal()  # noqa: E731
+    if key is None and not query:
         return "no-key"
-    raw = key if isinstance(key, str) else key.reveal()
+    raw = reveal(key) if key is not None else ""
+    if query:
+        raw += "\x00?" + reveal(query)
     return hmac.new(secret, raw.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
@@ -170,9 +179,11 @@ class ResponseCache:
              key: Secret | str | None = None, trial: int = 1) -> CachedCall:
         """The cache's view of one request to the workspace of ``config`` (or of ``base_url`` and ``key``)."""
         if config is not None:
-            base_url, key = config.base_url, config.key
+            base_url, key, query = config.base_url, config.key, config.query
+        else:
+            query = urlsplit((base_url or "").strip()).query or None
         return CachedCall(self, body, host=host_of(base_url or ""), trial=trial,
-                          workspace=workspace_of(key, self.secret()))
+                          workspace=workspace_of(key, self.secret(), query))
 
     def secret(self) -> bytes:
         """This store's random HMAC secret, made by whichever process needs it first."""
