@@ -208,8 +208,13 @@ def ui(request, tmp_path_factory, sandbox):
 def kernel_connected(page) -> bool:
     """The server sees the page's kernel idle with a live websocket: an execute request now is not dropped."""
     base = "{0.scheme}://{0.netloc}".format(urlparse(page.url))
-    kernels = page.request.get(f"{base}/api/kernels").json()
-    return any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels)
+    answer = page.request.get(f"{base}/api/kernels")
+    kernels = answer.json() if answer.ok else None
+    if not isinstance(kernels, list):  # the server is not ready to say yet (a 403 before the login cookie, a 5xx)
+        page.last_kernels_answer = f"{answer.status} {answer.text()[:200]}"
+        return False
+    return any(isinstance(k, dict) and k.get("connections", 0) >= 1 and k.get("execution_state") == "idle"
+               for k in kernels)
 
 
 def run_all(page) -> None:
@@ -222,7 +227,7 @@ def run_all(page) -> None:
 
     deadline = time.monotonic() + 120
     while not kernel_connected(page):
-        assert time.monotonic() < deadline, "the kernel never connected"
+        assert time.monotonic() < deadline, f"the kernel never connected ({getattr(page, 'last_kernels_answer', '')})"
         time.sleep(0.25)
     first_prompt = page.locator(".jp-NotebookPanel:visible .jp-CodeCell .jp-InputPrompt").first
     for _ in range(4):
