@@ -212,7 +212,19 @@ class Store:
         replaces one that is already there; if another process wins, its store
         is the store. Where links are not supported, an empty private file is
         made instead and :meth:`_connect`'s migrate-before-WAL order covers it.
+
+        A write-ahead log or rollback journal already beside a missing store
+        belongs to another database (one moved or deleted without its log,
+        perhaps still open in a running kernel): SQLite would replay its pages
+        onto the new file and corrupt it, so the store is refused instead. The
+        log is looked at before the store, so a log made by a racing opener
+        after it put the store in place is never taken for a stale one.
         """
+        for log in (Path(f"{self.path}-wal"), Path(f"{self.path}-journal")):
+            if log.exists() and not self.path.exists():
+                raise StoreError(f"the local store at {self.path} is missing but its log {log.name} is still there "
+                                 "(the store was moved or deleted without it, or while a notebook had it open): move "
+                                 "the log to where the store went, or delete it if that store is gone, and retry")
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
         os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # private from the start
         try:
