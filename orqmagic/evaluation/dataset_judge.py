@@ -124,6 +124,12 @@ def judge_over(keys: Sequence[str], cases: Any, *, prompt: str | None, metric: A
     if resolved is not None:  # the cases must hold every param but the answers the runs will add
         columns_for([p for p in resolved.evaluation_params if p != "actualOutput"], as_frame(cases, what="cases").columns,
                     None, what=f"metric {resolved.name!r}")
+    else:  # pairwise criteria too: blank text, a metric no judge can use, a column it needs, before any call
+        from .pairwise import _criterion
+
+        _, params = _criterion(criteria, None)
+        if params:
+            columns_for(params, as_frame(cases, what="cases").columns, None, what="the metric")
     options = {"concurrency": concurrency, "cache": cache, "progress": progress}
     answers = {key: invoke_many(key, cases, prompt=prompt, run=None if run is None else f"{run}/{key}",
                                 **options, **fields) for key in keys}

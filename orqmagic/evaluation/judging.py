@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JudgeAnswerError, ValidationError
-from .metric import JUDGED_SOURCES, Metric, resolve
+from .metric import JUDGED_SOURCES, Metric, resolve, snake
 from .prompts import columns_for, is_blank, score_prompt
 from .verdicts import parse_score
 
@@ -35,6 +35,10 @@ def as_frame(results: Any, *, what: str = "results") -> pd.DataFrame:
                               f"got {type(results).__name__}", field=what)
     if results.empty:
         raise ValidationError(f"{what} has no rows to judge", field=what)
+    if not results.columns.is_unique:  # frame[name] would be a frame, not a column: which one is meant?
+        twice = sorted({str(c) for c in results.columns[results.columns.duplicated()]})
+        raise ValidationError(f"{what} has more than one column called {', '.join(map(repr, twice))}: "
+                              "rename them; nothing was sent", field=what)
     return results
 
 
@@ -47,7 +51,33 @@ def judged_metric(metric: Any, *, galtea: Any = None) -> Metric:
     if not resolved.judge_prompt or (resolved.source is not None and resolved.source not in JUDGED_SOURCES):
         raise ValidationError(f"metric {resolved.label!r} ({resolved.source or 'no source'}) has no judge prompt: "
                               "score it in your own code and send the scores with orqmagic.send_scores", field="metric")
+    unfilled = unknown_placeholders(resolved)
+    if unfilled:
+        shown = ", ".join(snake(p) for p in resolved.evaluation_params) or "none"
+        raise ValidationError(f"metric {resolved.label!r}: its judge prompt refers to "
+                              f"{', '.join('{{' + n + '}}' for n in unfilled)}, which is none of its evaluation params, "
+                              f"so the judge would read the placeholder, not a value. The judge gets one section per "
+                              f"evaluation param ({shown}): add the field to evaluation_params or take the placeholder "
+                              "out of the prompt; nothing was sent", field="metric")
     return resolved
+
+
+def unknown_placeholders(metric: Metric) -> list[str]:
+    """The ``{{name}}`` placeholders of a judge prompt that name none of the metric's evaluation params.
+
+    Nothing fills placeholders in a judge prompt (each param is a section of its own), so a placeholder
+    for a param is harmless and one for anything else is a value the judge would never see.
+    """
+    from .templates import _PLACEHOLDER
+
+    known = {spelling for p in metric.evaluation_params for spelling in (p, snake(p))}
+    found = []
+    for match in _PLACEHOLDER.finditer(metric.judge_prompt or ""):
+        name = match.group(2)
+        if not match.group(1) and all(part.isidentifier() for part in name.split(".")) and name not in known \
+                and name not in found:
+            found.append(name)
+    return found
 
 
 def judge_key(judge: str | None) -> str:

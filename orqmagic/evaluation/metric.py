@@ -11,6 +11,7 @@ on Galtea unchanged with :meth:`Metric.create`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,13 +40,24 @@ def snake(param: str) -> str:
 
 
 def check_scale(scale: Any) -> tuple[float, float]:
-    """``(low, high)``: two finite numbers, low below high."""
+    """``(low, high)``: two finite numbers, low below high (numpy numbers made plain ones)."""
+    try:
+        shown = repr(scale)
+    except ValueError:  # an int of more digits than Python will print
+        shown = f"a {type(scale).__name__} holding a number too large to print"
+    bad = ValidationError(f"scale must be (low, high), two finite numbers with low < high, got {shown[:200]}",
+                          field="scale")
     if (not isinstance(scale, Sequence) or isinstance(scale, str) or len(scale) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in scale)
-            or not scale[0] < scale[1]):
-        raise ValidationError(f"scale must be (low, high), two finite numbers with low < high, got {scale!r}",
-                              field="scale")
-    return (scale[0], scale[1])
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in scale)):
+        raise bad
+    try:
+        low, high = (int(v) if isinstance(v, numbers.Integral) else float(v) for v in scale)
+        # a score goes to orq as 100 * (score - low) / (high - low): every part of that must be a finite number
+        if not (math.isfinite(low) and math.isfinite(high) and low < high and math.isfinite(100.0 * (high - low))):
+            raise bad
+    except OverflowError:  # an int too large for a float
+        raise bad from None
+    return (low, high)
 
 
 @dataclass(frozen=True, init=False)
@@ -102,7 +114,11 @@ class Metric:
                                   field="metric")
         metric = cls.__new__(cls)
         source = definition.get("source")
-        params = [camel(p) for p in definition.get("evaluationParams") or [] if isinstance(p, str)]
+        raw = definition.get("evaluationParams") or []
+        if isinstance(raw, (str, Mapping)) or not isinstance(raw, Sequence):  # "input" is not ["i", "n", ...]
+            raise ValidationError(f"metric {definition['name']!r}: evaluationParams must be a list of names, "
+                                  f"got {type(raw).__name__}", field="metric")
+        params = [camel(p) for p in raw if isinstance(p, str)]
         prompt = definition.get("judgePrompt")
         if prompt and not params and source in (None, "FULL_PROMPT"):
             params = list(FULL_PROMPT_PARAMS)

@@ -11,6 +11,7 @@ The judge calls are one ordinary batch through
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,8 @@ def pairwise(
 
     from .batch import invoke_many
 
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValidationError(f"seed must be a whole number >= 0 (it seeds the bootstrap), got {seed!r}", field="seed")
     first, second = as_frame(a, what="a"), as_frame(b, what="b")
     same_cases(first, second)
     name_a, name_b = _labels(first, second, labels)
@@ -165,15 +168,29 @@ def same_cases(first: pd.DataFrame, second: pd.DataFrame) -> None:
     for column in shared:
         left, right = first[column].tolist(), second[column].tolist()
         for position, (x, y) in enumerate(zip(left, right, strict=True)):
-            if not (x == y or (is_blank(x) and is_blank(y))):
+            if not (_same(x, y) or (is_blank(x) and is_blank(y))):
                 raise ValidationError(f"a and b differ in column {column!r} at row {position} ({x!r} vs {y!r}): "
                                       "pairwise needs the same cases in the same order; nothing was sent", field="b")
 
 
+def _same(x: Any, y: Any) -> bool:
+    """One cell of a case equals the other's (arrays and lists cell by cell, not as an ambiguous truth value)."""
+    try:
+        return bool(x == y)
+    except (ValueError, TypeError):  # numpy arrays: == is elementwise
+        import numpy as np
+
+        try:
+            return bool(np.array_equal(np.asarray(x, dtype=object), np.asarray(y, dtype=object)))
+        except (ValueError, TypeError):
+            return False
+
+
 def _labels(first: pd.DataFrame, second: pd.DataFrame, labels: Sequence[str] | None) -> tuple[str, str]:
     if labels is not None:
-        if isinstance(labels, str) or len(labels) != 2 or not all(isinstance(x, str) and x for x in labels):
-            raise ValidationError("labels must be two names, e.g. ('terse', 'thorough')", field="labels")
+        if isinstance(labels, str) or len(labels) != 2 or not all(isinstance(x, str) and x for x in labels) \
+                or labels[0] == labels[1]:
+            raise ValidationError("labels must be two different names, e.g. ('terse', 'thorough')", field="labels")
         return labels[0], labels[1]
     names = first.attrs.get("label") or first.attrs.get("deployment"), \
         second.attrs.get("label") or second.attrs.get("deployment")

@@ -36,7 +36,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 SECTIONS = ("answer_1", "answer_2", *(snake(p) for p in DEFAULT_COLUMNS))
 _TAG = re.compile(r"<(/?)(" + "|".join(SECTIONS) + r")>")
 
-SCORE_FORMAT = ('Answer with one JSON object and nothing else: {{"score": <a number from {low:g} to {high:g}>, '
+SCORE_FORMAT = ('Answer with one JSON object and nothing else: {{"score": <a number from {low:.15g} to {high:.15g}>, '
                 '"reason": "<one sentence>"}}.')
 PAIR_FORMAT = ('Answer with one JSON object and nothing else: {"winner": "1", "2" or "tie", '
                '"reason": "<one sentence>"}.')
@@ -47,6 +47,9 @@ def columns_for(params: Sequence[str], frame_columns: Sequence[Any], columns: Ma
     """Param -> column for every param; raises naming the first one no column provides."""
     present = [str(c) for c in frame_columns]
     chosen: dict[str, str] = {}
+    if columns is not None and not isinstance(columns, Mapping):
+        raise ValidationError(f"columns must be a dict of evaluation param -> column name, e.g. "
+                              f"{{'expectedOutput': 'gold'}}, got {type(columns).__name__}", field="columns")
     overrides = {camel(str(k)): v for k, v in (columns or {}).items()}
     for key in overrides:
         if key not in DEFAULT_COLUMNS:
@@ -54,7 +57,7 @@ def columns_for(params: Sequence[str], frame_columns: Sequence[Any], columns: Ma
                                   field="columns")
     for param in params:
         if param in overrides:
-            if overrides[param] not in present:
+            if overrides[param] not in present and overrides[param] not in list(frame_columns):
                 raise ValidationError(f"columns: {param} -> {overrides[param]!r}, but there is no column "
                                       f"{overrides[param]!r} (columns: {', '.join(present)})", field="columns")
             chosen[param] = overrides[param]

@@ -3,10 +3,13 @@
 Accepted: the whole answer is one JSON object (optionally in a ```json fence)
 with ``score`` (a number) and an optional ``reason``; or the answer has exactly
 one line ``score: X`` (then ``reason: ...`` on another line, if any). Anything
-else, a second score, a score that is not a finite number, or one outside the
-metric's scale raises :class:`JudgeAnswerError`, whose message becomes the row's
+else, a second score (a key given twice in the JSON, or a JSON ``"score":`` next
+to a score line), a score that is not a finite number written in ASCII digits
+(``0_5`` or ``٣`` are not read as 5 or 3), or one outside the metric's scale
+raises :class:`JudgeAnswerError`, whose message becomes the row's
 ``judge_error``. A number found somewhere in prose is not a score: taking it
-would turn "I'd give it 7, but..." into data.
+would turn "I'd give it 7, but..." into data. Any API key of this process is
+masked in reasons and messages (a judge can echo what its prompt held).
 """
 
 from __future__ import annotations
@@ -22,11 +25,24 @@ _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
 _SCORE_LINE = re.compile(r"(?im)^[ \t*_]*score[ \t*_]*[:=][ \t]*(\S+?)[ \t*_.]*$")
 _WINNER_LINE = re.compile(r"(?im)^[ \t*_]*winner[ \t*_]*[:=][ \t]*(\S+?)[ \t*_.]*$")
 _REASON_LINE = re.compile(r"(?im)^[ \t*_]*reason[ \t*_]*[:=][ \t]*(.+?)[ \t]*$")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = {"nan", "inf", "infinity"}
+_JSON_SCORE = re.compile(r'"score"\s*:', re.IGNORECASE)
 _WINNERS = {"1": "1", "2": "2", "tie": "tie", "a": "1", "b": "2", "first": "1", "second": "2", "equal": "tie"}
 
 
+def _without_keys(text: str) -> str:
+    """``text`` with every API key this process could send masked (before any truncation)."""
+    from ..clients.redaction import redact
+    from ..config import known_keys
+
+    for key in known_keys():
+        text = redact(text, key)
+    return text
+
+
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(_without_keys(text).split())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -38,24 +54,44 @@ def _json_object(text: str) -> dict[str, Any] | None:
     if not body.startswith("{"):
         return None
     try:
-        value = json.loads(body)
-    except ValueError:
+        value = json.loads(body, object_pairs_hook=_once)
+    except _Twice as twice:
+        raise JudgeAnswerError(f"the judge's JSON states {_short(repr(twice.args[0]))} more than once: {_short(text)!r}") from None
+    except (ValueError, RecursionError):
         raise JudgeAnswerError(f"the judge's answer is not valid JSON: {_short(text)!r}") from None
     if not isinstance(value, dict):
         return None
     return value
 
 
+class _Twice(ValueError):
+    """A JSON object with a key given twice (json.loads would keep the last one silently)."""
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Twice(key)
+        out[key] = value
+    return out
+
+
 def _number(value: Any, text: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise JudgeAnswerError(f"the judge's score is not a number: {_short(text)!r}")
+    if isinstance(value, str):
+        value = value.strip()
+        if not _DECIMAL.fullmatch(value):  # float() also reads "0_5" as 5 and "٣" as 3: not what was written
+            what = "a finite number" if value.lower().lstrip("+-") in _NOT_FINITE else "a number"
+            raise JudgeAnswerError(f"the judge's score is not {what}: {_short(text)!r}")
     try:
         number = float(value)
-    except ValueError:
-        raise JudgeAnswerError(f"the judge's score is not a number: {_short(text)!r}") from None
+    except (ValueError, OverflowError):  # an integer too large for a float is not a finite score either
+        raise JudgeAnswerError(f"the judge's score is not a finite number: {_short(text)!r}") from None
     if not math.isfinite(number):
         raise JudgeAnswerError(f"the judge's score is not a finite number: {_short(text)!r}")
-    return number
+    return number + 0.0  # -0 is 0
 
 
 def _one_line(pattern: re.Pattern[str], text: str, what: str) -> str | None:
@@ -79,11 +115,13 @@ def parse_score(text: Any, scale: tuple[float, float]) -> tuple[float, str]:
         if line is None:
             raise JudgeAnswerError(f"the judge's answer states no score (a JSON object or a 'score: X' line): "
                                    f"{_short(text)!r}")
+        if _JSON_SCORE.search(text):
+            raise JudgeAnswerError(f"the judge stated a score line and a JSON score: {_short(text)!r}")
         score, reason = _number(line, text), _one_line(_REASON_LINE, text, "reason")
     low, high = scale
     if not low <= score <= high:
-        raise JudgeAnswerError(f"the judge's score {score:g} is outside the metric's scale {low:g}–{high:g}")
-    return score, "" if reason is None else str(reason).strip()
+        raise JudgeAnswerError(f"the judge's score {score:.15g} is outside the metric's scale {low:.15g}–{high:.15g}")
+    return score, "" if reason is None else _without_keys(str(reason)).strip()
 
 
 def parse_winner(text: Any) -> tuple[str, str]:
@@ -103,8 +141,8 @@ def parse_winner(text: Any) -> tuple[str, str]:
         reason = _one_line(_REASON_LINE, text, "reason")
     winner = _WINNERS.get(str(raw).strip().lower()) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
     if winner is None:
-        raise JudgeAnswerError(f"the judge's winner must be 1, 2 or tie, got {raw!r}")
-    return winner, "" if reason is None else str(reason).strip()
+        raise JudgeAnswerError(f"the judge's winner must be 1, 2 or tie, got {_short(repr(raw))}")
+    return winner, "" if reason is None else _without_keys(str(reason)).strip()
 
 
 __all__ = ["JudgeAnswerError", "parse_score", "parse_winner"]
