@@ -2,6 +2,7 @@
 
 import datetime as dt
 import time
+import uuid
 
 import pytest
 
@@ -129,13 +130,14 @@ def test_create_get_and_list_metrics(galtea):
 
 
 def test_revision_joins_family_and_turns_parent_legacy(galtea):
-    parent = galtea.create_metric("Tone", source="HUMAN_EVALUATION")
-    child = galtea.create_metric("Tone", source="HUMAN_EVALUATION", parent_metric_id=parent["id"])
+    name = f"Tone {uuid.uuid4().hex[:8]}"  # the sandbox is shared by the session: other tests make a "Tone" too
+    parent = galtea.create_metric(name, source="HUMAN_EVALUATION")
+    child = galtea.create_metric(name, source="HUMAN_EVALUATION", parent_metric_id=parent["id"])
     assert child["metricGroupId"] == parent["metricGroupId"]
     assert galtea.get_metric(parent["id"])["legacyAt"] is not None
-    active = [m["id"] for m in galtea.list_metrics(names=["Tone"])]
+    active = [m["id"] for m in galtea.list_metrics(names=[name])]
     assert active == [child["id"]]
-    with_legacy = {m["id"] for m in galtea.list_metrics(names=["Tone"], include_legacy=True)}
+    with_legacy = {m["id"] for m in galtea.list_metrics(names=[name], include_legacy=True)}
     assert with_legacy == {parent["id"], child["id"]}
 
 
