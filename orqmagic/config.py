@@ -341,7 +341,8 @@ def _sandbox_config(svc: Service) -> ServiceConfig:
 
 
 def known_keys() -> list[Secret]:
-    """Every key this process could send (set in the session or in the environment), never starting the sandbox.
+    """Every key this process could send (set in the session or in the environment), and the credentials the
+    services' base URLs in the environment carry (userinfo, query values, fragment), never starting the sandbox.
 
     For free text people type (a review comment) that is stored and sent: a key pasted there is stripped out.
     """
@@ -353,4 +354,10 @@ def known_keys() -> list[Secret]:
                 keys.append(Secret(value))
             except ConfigurationError:
                 continue  # not a usable key: never sent, so nothing to strip
+        url = os.environ.get(svc.url_env, "").strip()
+        if url:
+            try:
+                keys.extend(split_url(url).hidden)
+            except ValueError:  # a URL that cannot be read is refused where it is used
+                continue
     return keys

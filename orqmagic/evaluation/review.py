@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import html
+import json
 import math
 import queue as _queue
 import threading
@@ -40,11 +41,31 @@ def case_labels(results: pd.DataFrame) -> list[Any]:
     labels: list[Any] = list(results.index)
     if "trial" in results and results.index.has_duplicates:
         labels = [(label, int(trial)) for label, trial in zip(labels, results["trial"], strict=True)]
+    for label in labels:
+        if not _storable(label):
+            shown = repr(label) if len(repr(label)) <= 60 else repr(label)[:57] + "..."
+            raise ValidationError(f"case label {shown} cannot be kept in the store (labels are strings, finite numbers "
+                                  "or tuples of them); reset_index() numbers the cases", field="results")
     if len(set(map(review_store.case_key, labels))) != len(labels):
         raise ValidationError("every case needs its own index label (this frame repeats some); "
                               "reset_index() or set a unique index", field="results")
     return [review_store.plain(label) if not isinstance(label, tuple) else tuple(review_store.plain(label))
             for label in labels]
+
+
+def _storable(label: Any) -> bool:
+    """A label the store can key a case by: JSON without NaN or infinities, text without lone surrogates."""
+    try:
+        json.dumps(review_store.plain(label), allow_nan=False)
+        review_store.case_key(label).encode("utf-8")
+    except (TypeError, ValueError):  # a Timestamp, bytes, NaN, inf, '\ud800' (UnicodeEncodeError is a ValueError)
+        return False
+    return True
+
+
+def _text(text: str) -> str:
+    """Text as the store and JSON can carry it: a lone surrogate (half an emoji from a front end) becomes U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def check_name(name: Any) -> str:
@@ -69,6 +90,10 @@ class ReviewSession:
         self.name = check_name(name)
         self.scale: Scale = make_scale(scale)
         self.rubric: Rubric = rubric_of(metric)
+        if isinstance(show, str):
+            show = [show]
+        if reviewer is not None and not isinstance(reviewer, str):
+            raise ValidationError("reviewer must be a string naming who scores", field="reviewer")
         missing = [c for c in (show or []) if c not in results]
         if missing:
             raise ValidationError(f"show names columns the results do not have: {', '.join(map(str, missing))}",
@@ -79,7 +104,7 @@ class ReviewSession:
         self.cases = case_labels(results)
         self._row = {review_store.case_key(c): i for i, c in enumerate(self.cases)}
         self.send = bool(send)
-        self.reviewer = reviewer or _whoami()
+        self.reviewer = _text(reviewer.strip()) if reviewer and reviewer.strip() else _whoami()
         self.store = store or default_store()
         self._outbox = outbox
         self.reviews: dict[str, review_store.Review] = {}
@@ -107,12 +132,29 @@ class ReviewSession:
     def _check_same_answers(self) -> None:
         self.reload()
         for key, review in self.reviews.items():
-            if key in self._row and review.response_id:
-                response_id = self._response_id(self._row[key])
-                if response_id and response_id != review.response_id:
-                    raise ValidationError(
-                        f"queue {self.name!r} holds scores for other answers (case {review.case!r} was response "
-                        f"{review.response_id}, now {response_id}); give this review another name", field="name")
+            if key not in self._row:
+                continue
+            row = self._row[key]
+            response_id = self._response_id(row)
+            answer = self._answer(row)
+            if review.response_id or response_id:  # the ids decide: an answer with one is not one without
+                other = response_id != review.response_id  # (an error in one run, answered in the other)
+            else:  # else the answers' texts (a frame without ids)
+                other = bool(review.answer and answer and review.answer != answer)
+            if other:
+                was = f"response {review.response_id}" if review.response_id else "an answer without an id"
+                now = f"response {response_id}" if response_id else "an answer without an id"
+                if was == now:
+                    was, now = "one text", "another"
+                raise ValidationError(f"queue {self.name!r} holds scores for other answers (case {review.case!r} was "
+                                      f"{was}, now {now}); give this review another name", field="name")
+
+    def _answer(self, row: int) -> str | None:
+        """The fingerprint of the answer's text in ``row`` (None without a ``text`` column)."""
+        if "text" not in self.results:
+            return None
+        value = self.results["text"].iat[row]
+        return review_store.fingerprint(value if _present(value) else None)
 
     def _response_id(self, row: int) -> str | None:
         if "id" not in self.results:
@@ -145,7 +187,7 @@ class ReviewSession:
     def _index(self, case: Any) -> int:
         try:
             return self._row[review_store.case_key(case)]
-        except KeyError:
+        except (KeyError, TypeError, ValueError):  # TypeError, ValueError: no label JSON can carry
             raise ValidationError(f"case {case!r} is not in this queue", field="case") from None
 
     def review_of(self, case: Any = None) -> review_store.Review | None:
@@ -222,7 +264,7 @@ class ReviewSession:
         if comment is not None:
             if not isinstance(comment, str):
                 raise ValidationError("comment must be a string", field="comment")
-            comment = _without_keys(comment.strip())
+            comment = _without_keys(_text(comment.strip()))
         if value is None and not skip and comment is None:
             raise ValidationError("record() needs a score, SKIP, or a comment", field="score")
         response_id = self._response_id(row)
@@ -233,7 +275,8 @@ class ReviewSession:
             feedback = {"score": self.scale.orq_score(value), "metadata": self._metadata(case, value, text)}
         submission = review_store.save(self.store, self.name, case, score=value, comment=comment, skipped=skip,
                                        response_id=response_id, reviewer=self.reviewer, metric=self.rubric.name,
-                                       feedback=feedback, outbox=self._sending().outbox if feedback else None)
+                                       feedback=feedback, outbox=self._sending().outbox if feedback else None,
+                                       answer=self._answer(row))
         review = self._reload_one(case)
         if submission is not None:
             self._sending().put(submission)
@@ -301,8 +344,13 @@ class ReviewSession:
             except (TypeError, ValueError):
                 raise ValidationError(f"the judge's {column!r} column is not numeric; this queue's scale is",
                                       field="column") from None
-            return Agreement(self.name, column, len(human), match_rate(human, judge) if human else math.nan,
+            return Agreement(self.name, column, len(human), match_rate(human, numbers) if human else math.nan,
                              "spearman", spearman(human, numbers) if human else math.nan)
+        off = sorted({repr(v) for v in judge if not _on_scale(v, self.scale.values)})
+        if off:  # counted as disagreement they would make kappa and the rate say less than the data does
+            raise ValidationError(f"the judge's {column!r} column has values not on this queue's scale "
+                                  f"({', '.join(map(str, self.scale.values))}): {', '.join(off[:3])}"
+                                  f"{' …' if len(off) > 3 else ''}; map them onto it first", field="column")
         return Agreement(self.name, column, len(human), match_rate(human, judge) if human else math.nan,
                          "cohen_kappa", cohen_kappa(human, judge) if human else math.nan)
 
@@ -332,10 +380,14 @@ class Agreement:
         from ..render.numbers import human
 
         name = {"cohen_kappa": "Cohen's kappa", "spearman": "Spearman's rho"}[self.statistic]
-        note = " (few cases: a rough indication)" if self.cases < FEW_CASES else ""
-        return [f"{self.queue} vs {self.column}: {self.cases} cases both scored{note}",
-                f"agreement {human(self.agreement * 100, 2) if self.cases else '—'} %",
-                f"{name} {'—' if math.isnan(self.value) else f'{self.value:.2f}'}"]
+        note = "" if self.cases >= FEW_CASES else (" (few cases: a rough indication)" if self.cases else "")
+        cases = "no case" if not self.cases else f"{self.cases} case{'s' if self.cases != 1 else ''}"
+        rate = "—" if not self.cases or math.isnan(self.agreement) else f"{_unrounded(self.agreement * 100, human)} %"
+        value = "—" if math.isnan(self.value) else _unrounded(self.value, lambda v, d: f"{v:.{d}f}")
+        undefined = "" if not self.cases or not math.isnan(self.value) else (
+            " (undefined with one case)" if self.cases == 1 else " (undefined: a side that never varies)")
+        return [f"{self.queue} vs {self.column}: {cases} both scored{note}", f"agreement {rate}",
+                f"{name} {value}{undefined}"]
 
     def __repr__(self) -> str:
         first, *rest = self._lines()
@@ -344,6 +396,18 @@ class Agreement:
     def _repr_html_(self) -> str:
         first, *rest = (html.escape(line) for line in self._lines())
         return f"<div><b>{first}</b><br>{'<br>'.join(rest)}</div>"
+
+
+def _unrounded(value: float, show: Any, digits: int = 2) -> str:
+    """``show(value, digits)`` with more digits where rounding would claim an extreme the data do not reach:
+    199 of 200 is ``99.5 %``, not ``100 %``; a kappa of 0.996 is ``0.996``, not ``1.00``."""
+    text = show(value, digits)
+    for more in range(digits + 1, digits + 8):
+        shown = float(text.replace(",", ""))
+        if shown == value or abs(shown) not in (1.0, 100.0):
+            break
+        text = show(value, more)
+    return text
 
 
 def _without_keys(text: str) -> str:
@@ -357,12 +421,20 @@ def _without_keys(text: str) -> str:
 
 
 def _present(value: Any) -> bool:
-    if value is None:
-        return False
+    """Not a missing value: None, NaN, ``pd.NA`` and ``pd.NaT`` are missing (as ``notna`` has it)."""
+    import pandas as pd
+
     try:
-        return not (isinstance(value, float) and math.isnan(value))
-    except TypeError:  # pragma: no cover
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array in a cell: something is there
         return True
+
+
+def _on_scale(value: Any, values: tuple[Any, ...]) -> bool:
+    try:
+        return any(value == known and isinstance(value, str) == isinstance(known, str) for known in values)
+    except (TypeError, ValueError):
+        return False
 
 
 def reviews_frame(reviews: list[review_store.Review], scale: Scale | None = None) -> pd.DataFrame:

@@ -48,11 +48,16 @@ class Scale:
         from ..store.reviews import plain
 
         value = plain(value)
-        if isinstance(value, bool):
+        if isinstance(value, bool) and self.is_thumbs:  # True/False are 👍/👎; on any other scale not a score
             value = int(value)
+        if isinstance(value, str):
+            value = str(value)  # numpy.str_ and other str subclasses
         for known in self.values:
-            if value == known and type(value) is type(known):
-                return known
+            try:
+                if value == known and type(value) is type(known):
+                    return known
+            except (TypeError, ValueError):  # pd.NA, arrays: no truth value, so no score
+                break
         raise ValidationError(f"score {value!r} is not on this queue's scale ({', '.join(map(str, self.values))})",
                               field="score")
 

@@ -134,6 +134,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             sent_score    TEXT,                     -- JSON of the last value handed to the outbox
             submission_id TEXT,                     -- that outbox record
             updated_at    REAL NOT NULL,
+            answer        TEXT,                     -- sha256 of the answer's text, so another run's answers
+                                                    -- without ids are told apart (NULL: it had none)
             PRIMARY KEY (queue, case_key)
         );
     """),

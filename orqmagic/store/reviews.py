@@ -10,6 +10,7 @@ once, a changed score sends the new value once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -19,7 +20,8 @@ from typing import Any
 from .database import Store, StoreError
 from .outbox import Outbox, enqueue
 
-_COLUMNS = "case_key, score, comment, skipped, response_id, reviewer, metric, sent_score, submission_id, updated_at"
+_COLUMNS = ("case_key, score, comment, skipped, response_id, reviewer, metric, sent_score, submission_id, updated_at, "
+            "answer")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Review:
     reviewer: str
     metric: str | None
     time: float
+    answer: str | None = None  # a fingerprint of the answer's text (see :func:`fingerprint`); None if it had none
 
 
 def case_key(case: Any) -> str:
@@ -52,6 +55,13 @@ def plain(value: Any) -> Any:
     return value
 
 
+def fingerprint(text: Any) -> str | None:
+    """The sha256 of an answer's text (None for none): tells another run's answer apart when there is no id."""
+    if text is None or (isinstance(text, float) and text != text):
+        return None
+    return hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _decode(text: str | None) -> Any:
     if text is None:
         return None
@@ -61,7 +71,7 @@ def _decode(text: str | None) -> Any:
 
 def save(store: Store, queue: str, case: Any, *, score: Any, comment: str | None, skipped: bool,
          response_id: str | None, reviewer: str, metric: str | None,
-         feedback: dict[str, Any] | None, outbox: Outbox | None = None) -> str | None:
+         feedback: dict[str, Any] | None, outbox: Outbox | None = None, answer: str | None = None) -> str | None:
     """Upsert one case's review in one ``BEGIN IMMEDIATE`` transaction; returns the outbox record to send, if any.
 
     ``score`` None keeps the stored score (a comment alone); ``comment`` None
@@ -69,7 +79,8 @@ def save(store: Store, queue: str, case: Any, *, score: Any, comment: str | None
     ``metadata``) is recorded in the outbox only if this score differs from the
     last one sent for the case, so a value is sent once however often it is
     given, by however many notebooks. The record is held by ``outbox`` (its
-    sender sends it next, in order), else left for any flush.
+    sender sends it next, in order), else left for any flush. ``answer`` is the
+    :func:`fingerprint` of the answer scored.
     """
     key = case_key(case)
     encoded = None if score is None else json.dumps(plain(score))
@@ -87,9 +98,9 @@ def save(store: Store, queue: str, case: Any, *, score: Any, comment: str | None
                               else enqueue(conn, response_id, **feedback))
                 sent = encoded
             conn.execute(
-                f"INSERT OR REPLACE INTO reviews (queue, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO reviews (queue, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (queue, key, new_score, new_comment, int(new_skipped), response_id, reviewer, metric, sent,
-                 submission, time.time()))
+                 submission, time.time(), answer))
             return submission
     except sqlite3.Error as exc:
         raise StoreError(f"the local store at {store.path} cannot be written ({exc}); the score was not kept") from None
@@ -108,7 +119,7 @@ def _select(store: Store, where: str, args: tuple[Any, ...]) -> list[Review]:
         raise StoreError(f"the local store at {store.path} cannot be read ({exc})") from None
     return [Review(case=_decode(r["case_key"]), score=_decode(r["score"]), comment=r["comment"],
                    skipped=bool(r["skipped"]), response_id=r["response_id"], reviewer=r["reviewer"],
-                   metric=r["metric"], time=r["updated_at"]) for r in rows]
+                   metric=r["metric"], time=r["updated_at"], answer=r["answer"]) for r in rows]
 
 
 def load_one(store: Store, queue: str, case: Any) -> Review | None:
@@ -122,4 +133,4 @@ def queues(store: Store) -> list[str]:
     return [r[0] for r in store.connection().execute("SELECT DISTINCT queue FROM reviews ORDER BY queue")]
 
 
-__all__ = ["Review", "case_key", "load", "load_one", "plain", "queues", "save"]
+__all__ = ["Review", "case_key", "fingerprint", "load", "load_one", "plain", "queues", "save"]

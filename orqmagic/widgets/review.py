@@ -127,7 +127,7 @@ class ReviewQueue(w.VBox):
         nothing) for a value off the scale.
         """
         review = self.session.record(case, score, comment)
-        if case == self.case:
+        if self.session._index(case) == self.session.position:  # by key: [1, "a"] is the case (1, "a")
             self._show()
         self._publish()
         return review
