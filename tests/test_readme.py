@@ -106,7 +106,7 @@ def _kernel_env(tmp_path: Path) -> dict[str, str]:
 def test_readme_cells_run_in_order_in_a_fresh_kernel(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     for name, value in _kernel_env(tmp_path).items():
         monkeypatch.setenv(name, value)
@@ -114,14 +114,16 @@ def test_readme_cells_run_in_order_in_a_fresh_kernel(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(b.code) for b in CELLS])
     started: list[int] = []
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
+    # A README cell takes seconds: a cell still running after two minutes is stuck, and the failure names it
+    # (within the suite's 300 s per test, which would only say "timeout").
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
                             on_cell_execute=lambda cell, cell_index: started.append(cell_index))
     try:
         client.execute()
-    except CellExecutionError as exc:
+    except (CellExecutionError, CellTimeoutError) as exc:
         block = CELLS[started[-1]]
         first = str(exc).strip().splitlines()[-1]
-        pytest.fail(f"README.md:{block.line}: the ```{block.language} block failed: {first}\n{exc}")
+        pytest.fail(f"README.md:{block.line}: the ```{block.language} block failed: {first}\n{block.code}\n{exc}")
     assert len(started) == len(CELLS)
     for cell, block in zip(notebook.cells, CELLS, strict=True):
         errors = [o for o in cell.outputs if o.output_type == "error"]

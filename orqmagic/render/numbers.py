@@ -127,7 +127,7 @@ def percent(ratio: Any, digits: int = 1) -> str:
     a nonzero ratio never reads ``0.0 %``, nor one short of all ``100.0 %`` (1 error in 100,000 rows is ``0.001 %``)."""
     if _missing(ratio):
         return "—"
-    value = float(ratio) * 100
+    value = float(ratio) * 100 + 0.0  # + 0.0: -0.0 is 0, never "-0.0 %"
     if not math.isfinite(value):
         return _infinite(value, " %")
     if abs(value) >= LARGE:
@@ -200,7 +200,7 @@ def _interval(values: tuple[Any, Any, Any], unit: str | None, digits: int) -> li
         base = 2 if all(_missing(v) or abs(float(v)) >= 1 or float(v) == 0 for v in values) else 4
         needed = digits_to_tell_apart(values, digits, lambda v, d: money(v, places=base + d - digits))
         return [money(v, places=base + needed - digits) for v in values]
-    present = [float(v) for v in values if not _missing(v) and not isinstance(v, bool)]
+    present = [float(v) + 0.0 for v in values if not _missing(v) and not isinstance(v, bool)]  # -0.0 is 0
     if any(v != 0 and not (math.isfinite(v) and SMALL <= abs(v) < LARGE) for v in present):
         needed = digits_to_tell_apart(values, digits, human)
         texts = [human(v, needed) for v in values]
@@ -211,7 +211,7 @@ def _interval(values: tuple[Any, Any, Any], unit: str | None, digits: int) -> li
             places = 0
         while places < MOST_DIGITS and len({f"{v:.{places}f}" for v in present}) < len(set(present)):
             places += 1
-        texts = ["—" if _missing(v) else f"{float(v):,.{places}f}" for v in values]
+        texts = ["—" if _missing(v) else f"{float(v) + 0.0:,.{places}f}" for v in values]
     return [t if t == "—" or not unit or unit == "count" else f"{t} {unit}" for t in texts]
 
 
