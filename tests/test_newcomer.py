@@ -37,7 +37,7 @@ def test_the_tree_guard_names_a_file_the_tests_rewrote(tmp_path):
     git("init", "-q")
     (tmp_path / ".gitignore").write_text("test-artifacts/\n")
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "compare-light.png").write_bytes(b"old picture")
+    (tmp_path / "docs" / "picture.png").write_bytes(b"old picture")
     (tmp_path / "mine.py").write_text("x = 1\n")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "start")
@@ -45,11 +45,11 @@ def test_the_tree_guard_names_a_file_the_tests_rewrote(tmp_path):
     before = tree_state(tmp_path)
     assert before is not None and list(before) == ["mine.py"]
     (tmp_path / "test-artifacts").mkdir()
-    (tmp_path / "test-artifacts" / "compare-light.png").write_bytes(b"new picture")  # ignored: fine
+    (tmp_path / "test-artifacts" / "picture.png").write_bytes(b"new picture")  # ignored: fine
     assert changed_since(before, tree_state(tmp_path)) == []
-    (tmp_path / "docs" / "compare-light.png").write_bytes(b"new picture")  # a tracked file rewritten
+    (tmp_path / "docs" / "picture.png").write_bytes(b"new picture")  # a tracked file rewritten
     (tmp_path / "stray.txt").write_text("left behind")
-    assert changed_since(before, tree_state(tmp_path)) == ["docs/compare-light.png", "stray.txt"]
+    assert changed_since(before, tree_state(tmp_path)) == ["docs/picture.png", "stray.txt"]
 
 
 def test_every_test_has_a_timeout(request):
