@@ -20,7 +20,7 @@ import codecs
 import re
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 
@@ -140,10 +140,21 @@ class DataClock:
         self._pending, self._end = pending + rest, text[-1]
         return None
 
-    def iter_text(self) -> Iterator[str]:
+    def _reader(self) -> Callable[[bytes | None], Iterator[str]]:
+        """What both iterators do with each raw read: inflate, decode, count into the event limit.
+
+        The returned function takes one read (``None`` once the body has ended,
+        for the decoder's tail) and gives its text, in whole events where it can.
+        """
         inflater = _inflater(self._response.headers)
         decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
-        for data in self._response.iter_raw():
+
+        def read(data: bytes | None) -> Iterator[str]:
+            if data is None:
+                tail = decode(b"", True)
+                if tail:
+                    yield tail
+                return
             for piece in inflater.pieces(data) if inflater is not None else (data,):
                 text = decode(piece)
                 if text:
@@ -158,31 +169,22 @@ class DataClock:
                         raise Oversized()
                     yield text
             self._check()
-        tail = decode(b"", True)
-        if tail:
-            yield tail
+
+        return read
+
+    def iter_text(self) -> Iterator[str]:
+        read = self._reader()
+        for data in self._response.iter_raw():
+            yield from read(data)
+        yield from read(None)
 
     async def aiter_text(self) -> AsyncIterator[str]:
-        inflater = _inflater(self._response.headers)
-        decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        read = self._reader()
         async for data in self._response.aiter_raw():
-            for piece in inflater.pieces(data) if inflater is not None else (data,):
-                text = decode(piece)
-                if text:
-                    if text[-2:] == "\n\n" and self._pending + len(text) <= self._limit:  # whole events, small
-                        self._pending, self._end = 0, "\n"
-                        yield text
-                        continue
-                    whole = self._count(text)
-                    if whole is not None:
-                        if whole:
-                            yield text[:whole]  # the whole events before the oversized one still go out
-                        raise Oversized()
-                    yield text
-            self._check()
-        tail = decode(b"", True)
-        if tail:
-            yield tail
+            for text in read(data):
+                yield text
+        for text in read(None):
+            yield text
 
 
 def _collect(pieces: Iterator[bytes], parts: list[bytes], size: int, limit: int) -> int:
