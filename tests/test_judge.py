@@ -5,11 +5,8 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 
 import pandas as pd
 import pytest
@@ -21,6 +18,7 @@ from orqmagic import Metric, ValidationError
 from orqmagic.evaluation.prompts import as_text
 from orqmagic.store import Store, default_store
 from orqmagic.store.runs import Run
+from tests.killed_run import kill_when_recorded
 
 CORRECT = Metric("Correctness", "Score how much of the expected answer the answer states.",
                  ["input", "actualOutput", "expectedOutput"])
@@ -181,25 +179,8 @@ print("finished")
 
 def test_judging_killed_with_sigkill_resumes_sending_only_unjudged_rows(sandbox_env, sandbox, tmp_path):
     total = 30
-    script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(CHILD).replace("ROWS", str(total)))
-    child = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
     store = Store(default_store().path)
-    try:
-        deadline = time.monotonic() + 120
-        while True:  # the event: the child has recorded 4 judge calls
-            recorded = store.connection().execute("SELECT COUNT(*) FROM run_rows WHERE run = 'judged'").fetchone()[0]
-            if recorded >= 4 or child.poll() is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
-        assert child.poll() is None, child.communicate()
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    kill_when_recorded(CHILD.replace("ROWS", str(total)), tmp_path / "child.py", store, "judged")
     before = Run("judged", store).recorded()
     assert 4 <= len(before) < total
     frame = pd.DataFrame({"question": [f"question {i}" for i in range(total)],

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import _thread
 import math
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import pandas as pd
 import pytest
@@ -21,6 +15,7 @@ from orqmagic.evaluation.batch import Progress
 from orqmagic.evaluation.stats import agreement, cost, mean_ci, t95
 from orqmagic.store.database import Store, default_store
 from orqmagic.store.runs import Run
+from tests.killed_run import kill_when_recorded
 
 STREAM = "/v2/deployments/stream"
 
@@ -138,26 +133,8 @@ print("finished")
 
 def test_a_run_killed_with_sigkill_resumes_with_exactly_the_rows_not_recorded(sandbox_env, sandbox, tmp_path):
     total = 40
-    script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(CHILD).replace("ROWS", str(total)))
-    child = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
     store = Store(default_store().path)
-    try:
-        deadline = time.monotonic() + 120
-        while True:  # the event: the child has recorded 4 rows
-            recorded = store.connection().execute("SELECT COUNT(*) FROM run_rows WHERE run = 'killed'").fetchone()[0]
-            if recorded >= 4 or child.poll() is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
-        assert child.poll() is None, child.communicate()
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL
+    kill_when_recorded(CHILD.replace("ROWS", str(total)), tmp_path / "child.py", store, "killed")
     before = Run("killed", store).recorded()
     assert 4 <= len(before) < total
 
