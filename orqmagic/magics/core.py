@@ -133,10 +133,7 @@ class OrqMagic(Magics):
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
         except KeyboardInterrupt:
-            partial = api.last_result()
-            partial = partial if partial is not before else None
-            self._store(args.out, partial)
-            raise self._interrupted(partial, args.out) from None
+            raise self._interrupted(self._keep_interrupted(before, args.out), args.out) from None
         except StreamInterrupted as exc:
             self._store(args.out, exc.partial)
             self._fail(exc)
@@ -207,10 +204,7 @@ class OrqMagic(Magics):
         except ValidationError as exc:
             raise UsageError(str(exc)) from None
         except KeyboardInterrupt:
-            partial = api.last_result()
-            partial = partial if partial is not before else None
-            self._store(args.out, partial)
-            raise self._batch_interrupted(partial, args.out) from None
+            raise self._batch_interrupted(self._keep_interrupted(before, args.out), args.out) from None
         except OrqMagicError as exc:
             self._fail(exc)
         self._store(args.out, results)
@@ -269,6 +263,15 @@ class OrqMagic(Magics):
             if not name.isidentifier():
                 raise UsageError(f"-o needs a variable name, got {name!r}")
             self.shell.user_ns[name] = value
+
+    def _keep_interrupted(self, before: Any, out: str | None) -> Any:
+        """What Ctrl-C left: the newest result if the interrupted call made one (else None), kept under ``-o``."""
+        from .. import api
+
+        partial = api.last_result()
+        partial = partial if partial is not before else None
+        self._store(out, partial)
+        return partial
 
     @staticmethod
     def _interrupted(partial: Any, out: str | None) -> CellInterrupted:
