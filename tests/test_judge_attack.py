@@ -79,6 +79,11 @@ def test_a_score_line_next_to_a_json_score_is_two_scores(text):
         parse_score(text, (0, 1))
 
 
+def test_a_winner_line_next_to_a_json_winner_is_two_verdicts():
+    with pytest.raises(JudgeAnswerError, match="winner line and a JSON winner"):
+        parse_winner('winner: 1\nAs JSON: {"winner": "2"}')
+
+
 @pytest.mark.parametrize("text", ['{"score": 1' + "0" * 400 + "}", '{"a": ' + "[" * 100_000 + "}"])
 def test_a_judge_answer_too_big_or_too_deep_is_that_rows_error(sandbox_env, monkeypatch, text):
     answering(monkeypatch, text)

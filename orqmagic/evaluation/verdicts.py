@@ -27,7 +27,6 @@ _WINNER_LINE = re.compile(r"(?im)^[ \t*_]*winner[ \t*_]*[:=][ \t]*(\S+?)[ \t*_.]
 _REASON_LINE = re.compile(r"(?im)^[ \t*_]*reason[ \t*_]*[:=][ \t]*(.+?)[ \t]*$")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NOT_FINITE = {"nan", "inf", "infinity"}
-_JSON_SCORE = re.compile(r'"score"\s*:', re.IGNORECASE)
 _WINNERS = {"1": "1", "2": "2", "tie": "tie", "a": "1", "b": "2", "first": "1", "second": "2", "equal": "tie"}
 
 
@@ -101,48 +100,46 @@ def _one_line(pattern: re.Pattern[str], text: str, what: str) -> str | None:
     return found[0] if found else None
 
 
-def parse_score(text: Any, scale: tuple[float, float]) -> tuple[float, str]:
-    """The score and reason a judge stated; raises :class:`JudgeAnswerError` for anything else."""
+def _stated(text: Any, field: str, line: re.Pattern[str], example: str) -> tuple[Any, Any]:
+    """The raw ``field`` and the reason a judge stated: from its one JSON object, else from exactly one
+    ``field: X`` line, never from both (which one would count is a guess)."""
     if not isinstance(text, str) or not text.strip():
         raise JudgeAnswerError("the judge gave no answer")
     obj = _json_object(text)
     if obj is not None:
-        if "score" not in obj:
-            raise JudgeAnswerError(f"the judge's JSON has no score: {_short(text)!r}")
-        score, reason = _number(obj["score"], text), obj.get("reason")
-    else:
-        line = _one_line(_SCORE_LINE, text, "score")
-        if line is None:
-            raise JudgeAnswerError(f"the judge's answer states no score (a JSON object or a 'score: X' line): "
-                                   f"{_short(text)!r}")
-        if _JSON_SCORE.search(text):
-            raise JudgeAnswerError(f"the judge stated a score line and a JSON score: {_short(text)!r}")
-        score, reason = _number(line, text), _one_line(_REASON_LINE, text, "reason")
+        if field not in obj:
+            raise JudgeAnswerError(f"the judge's JSON has no {field}: {_short(text)!r}")
+        return obj[field], obj.get("reason")
+    raw = _one_line(line, text, field)
+    if raw is None:
+        raise JudgeAnswerError(f"the judge's answer states no {field} (a JSON object or a '{example}' line): "
+                               f"{_short(text)!r}")
+    if re.search(rf'"{field}"\s*:', text, re.IGNORECASE):
+        raise JudgeAnswerError(f"the judge stated a {field} line and a JSON {field}: {_short(text)!r}")
+    return raw, _one_line(_REASON_LINE, text, "reason")
+
+
+def _reason(reason: Any) -> str:
+    return "" if reason is None else _without_keys(str(reason)).strip()
+
+
+def parse_score(text: Any, scale: tuple[float, float]) -> tuple[float, str]:
+    """The score and reason a judge stated; raises :class:`JudgeAnswerError` for anything else."""
+    raw, reason = _stated(text, "score", _SCORE_LINE, "score: X")
+    score = _number(raw, text)
     low, high = scale
     if not low <= score <= high:
         raise JudgeAnswerError(f"the judge's score {score:.15g} is outside the metric's scale {low:.15g}–{high:.15g}")
-    return score, "" if reason is None else _without_keys(str(reason)).strip()
+    return score, _reason(reason)
 
 
 def parse_winner(text: Any) -> tuple[str, str]:
     """``"1"``, ``"2"`` or ``"tie"`` and the reason a judge stated for a pair; raises :class:`JudgeAnswerError`."""
-    if not isinstance(text, str) or not text.strip():
-        raise JudgeAnswerError("the judge gave no answer")
-    obj = _json_object(text)
-    if obj is not None:
-        if "winner" not in obj:
-            raise JudgeAnswerError(f"the judge's JSON names no winner: {_short(text)!r}")
-        raw, reason = obj["winner"], obj.get("reason")
-    else:
-        raw = _one_line(_WINNER_LINE, text, "winner")
-        if raw is None:
-            raise JudgeAnswerError(f"the judge's answer names no winner (a JSON object or a 'winner: 1' line): "
-                                   f"{_short(text)!r}")
-        reason = _one_line(_REASON_LINE, text, "reason")
+    raw, reason = _stated(text, "winner", _WINNER_LINE, "winner: 1")
     winner = _WINNERS.get(str(raw).strip().lower()) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
     if winner is None:
         raise JudgeAnswerError(f"the judge's winner must be 1, 2 or tie, got {_short(repr(raw))}")
-    return winner, "" if reason is None else _without_keys(str(reason)).strip()
+    return winner, _reason(reason)
 
 
 __all__ = ["JudgeAnswerError", "parse_score", "parse_winner"]
