@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -19,7 +19,7 @@ import httpx
 from ..config import Secret, ServiceConfig, safe_url
 from ..errors import ConfigurationError
 
-Secrets = Secret | ServiceConfig | None
+Secrets = Secret | ServiceConfig | Sequence[Secret] | None
 MASK = "********"
 
 
@@ -96,7 +96,9 @@ def _values(secrets: Secrets) -> Iterable[str]:
         return ()
     if isinstance(secrets, Secret):
         return (secrets.reveal(),)
-    return (s.reveal() for s in secrets.secrets())
+    if isinstance(secrets, ServiceConfig):
+        return (s.reveal() for s in secrets.secrets())
+    return (s.reveal() for s in secrets)
 
 
 def forms(secrets: Secrets) -> list[str]:
@@ -115,6 +117,17 @@ def redact(text: str, secrets: Secrets) -> str:
         if form in text:
             text = text.replace(form, MASK)
     return text
+
+
+def redact_known(text: str) -> str:
+    """``text`` less every key and base-URL credential this process could send (see ``config.known_keys``).
+
+    For free text that is kept and sent on: a review comment a person typed, a
+    reason a judge wrote (it can echo what its prompt held).
+    """
+    from ..config import known_keys
+
+    return redact(text, known_keys())
 
 
 def one_line(text: str, secrets: Secrets, limit: int) -> str:
@@ -169,5 +182,5 @@ def keyless_on_error(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-__all__ = ["BearerAuth", "forms", "keyless_on_error", "one_line", "redact", "redact_body", "safe_url", "server_message",
+__all__ = ["BearerAuth", "forms", "keyless_on_error", "one_line", "redact", "redact_body", "redact_known", "safe_url", "server_message",
            "unchained"]

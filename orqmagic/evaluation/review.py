@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..clients.redaction import redact_known
 from ..errors import ValidationError
 from ..store import Store, default_store
 from ..store import reviews as review_store
@@ -264,7 +265,7 @@ class ReviewSession:
         if comment is not None:
             if not isinstance(comment, str):
                 raise ValidationError("comment must be a string", field="comment")
-            comment = _without_keys(_text(comment.strip()))
+            comment = redact_known(_text(comment.strip()))
         if value is None and not skip and comment is None:
             raise ValidationError("record() needs a score, SKIP, or a comment", field="score")
         response_id = self._response_id(row)
@@ -407,16 +408,6 @@ def _unrounded(value: float, show: Any, digits: int = 2) -> str:
         if shown == value or abs(shown) not in (1.0, 100.0):
             break
         text = show(value, more)
-    return text
-
-
-def _without_keys(text: str) -> str:
-    """A comment with any API key pasted into it replaced by ``********``: comments are stored and sent."""
-    from ..clients.redaction import redact
-    from ..config import known_keys
-
-    for key in known_keys():
-        text = redact(text, key)
     return text
 
 

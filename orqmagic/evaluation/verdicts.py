@@ -19,6 +19,7 @@ import math
 import re
 from typing import Any
 
+from ..clients.redaction import redact_known
 from ..errors import JudgeAnswerError
 
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
@@ -30,18 +31,8 @@ _NOT_FINITE = {"nan", "inf", "infinity"}
 _WINNERS = {"1": "1", "2": "2", "tie": "tie", "a": "1", "b": "2", "first": "1", "second": "2", "equal": "tie"}
 
 
-def _without_keys(text: str) -> str:
-    """``text`` with every API key this process could send masked (before any truncation)."""
-    from ..clients.redaction import redact
-    from ..config import known_keys
-
-    for key in known_keys():
-        text = redact(text, key)
-    return text
-
-
 def _short(text: str) -> str:
-    text = " ".join(_without_keys(text).split())
+    text = " ".join(redact_known(text).split())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -120,7 +111,7 @@ def _stated(text: Any, field: str, line: re.Pattern[str], example: str) -> tuple
 
 
 def _reason(reason: Any) -> str:
-    return "" if reason is None else _without_keys(str(reason)).strip()
+    return "" if reason is None else redact_known(str(reason)).strip()
 
 
 def parse_score(text: Any, scale: tuple[float, float]) -> tuple[float, str]:
